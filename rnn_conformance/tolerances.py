@@ -1,0 +1,324 @@
+"""The one tolerance policy every property shares, and comparisons that explain misses.
+
+Policy
+------
+A target computing in a dtype with unit roundoff ``u`` (2**-24 for float32, 2**-53
+for float64, 2**-8 for bfloat16, ...) is compared with the float64 reference run on
+*the same* weights, inputs and ``h_0`` (all rounded to the target dtype first, so the
+only differences are rounding inside the computation). For every output element the
+allowed error is ``SAFETY * bound``, where ``bound`` is a first-order forward error
+bound computed alongside the reference, step by step:
+
+* local rounding of one pre-activation ``a_j`` (a sum of ``n = fan_in + H + 2``
+  products and biases, in any order, with or without FMA) is at most
+  ``n * u * (|W_ih||x| + |W_hh||h| + |b_ih| + |b_hh|)_j`` (Higham's gamma_n);
+* errors already in ``x`` (from the layer below) and in ``h_{t-1}`` reach ``a_j``
+  through the row norms ``||W[j, :]||_2``, and reach the whole pre-activation vector
+  through the spectral norms ``||W||_2``;
+* the nonlinearity scales that by its largest slope over the uncertainty interval
+  (``1 - tanh(|a| - err)**2`` for tanh, 0 or 1 for relu) and adds its own rounding,
+  ``2 * u * |h|`` (tanh is correctly rounded to within an ulp in torch and NumPy).
+
+The bound therefore grows with fan-in, hidden size, sequence length and depth exactly
+as far as the actual weights and states amplify errors, and shrinks where tanh
+saturates. ``SAFETY = 2`` covers the first-order approximation. With float32 the bound
+is typically 1e-6 to 1e-4, while computing in bfloat16 inside a float32 module errs by
+about 1e-3 and float32 inside a float64 module by about 1e-7 against a float64 bound
+near 1e-14: both are caught. On CUDA with TF32 allowed, matmul products carry TF32's
+``u = 2**-11`` instead (see :func:`unit_roundoff`).
+
+Equivalences between two runs of the *target* (layouts, batch splitting) use twice
+the bound, since each run is within one bound of the exact result. Identities that
+nn.RNN's contract makes exact (``output[-1] == h_n[-1]``) use no tolerance at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rnn_conformance.reference import Array, DirectionTrace, ForwardTrace
+
+SAFETY = 2.0
+"""Multiplier on the first-order bound; documented above, shared by all properties."""
+
+_UNIT_ROUNDOFF = {
+    "float64": 2.0**-53,
+    "float32": 2.0**-24,
+    "tf32": 2.0**-11,
+    "float16": 2.0**-11,
+    "bfloat16": 2.0**-8,
+}
+
+
+def dtype_name(dtype: Any) -> str:
+    """Normalise a torch dtype, NumPy dtype or name to ``float32``-style names.
+
+    >>> dtype_name("torch.float32"), dtype_name(np.float64)
+    ('float32', 'float64')
+    """
+    text = str(dtype)
+    if text.startswith("<class"):
+        text = np.dtype(dtype).name
+    return text.removeprefix("torch.")
+
+
+def unit_roundoff(dtype: Any) -> float:
+    """Unit roundoff ``u`` (half the machine epsilon) of a floating dtype.
+
+    >>> unit_roundoff("float32") == 2**-24
+    True
+    """
+    name = dtype_name(dtype)
+    try:
+        return _UNIT_ROUNDOFF[name]
+    except KeyError:
+        raise ValueError(
+            f"no unit roundoff known for dtype {name!r}; known: {sorted(_UNIT_ROUNDOFF)}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How a target rounds: ``matmul`` for products and sums, ``elementwise`` for the rest.
+
+    >>> Precision.of("float32").matmul == 2**-24
+    True
+    >>> Precision.of("float32", tf32=True).matmul == 2**-11
+    True
+    """
+
+    matmul: float
+    elementwise: float
+    label: str
+
+    @classmethod
+    def of(cls, dtype: Any, *, tf32: bool = False) -> Precision:
+        """The precision of a module in ``dtype``; ``tf32`` widens float32 matmuls."""
+        name = dtype_name(dtype)
+        u = unit_roundoff(name)
+        if tf32 and name == "float32":
+            return cls(unit_roundoff("tf32"), u, "float32 (TF32 matmuls)")
+        return cls(u, u, name)
+
+
+@dataclass(frozen=True)
+class ForwardBounds:
+    """Per-element error bounds shaped like nn.RNN's ``output`` and ``h_n``."""
+
+    output: Array
+    h_n: Array
+
+
+PROBES = 8
+"""Number of random-sign error probes propagated through the linearised recurrence."""
+
+
+def _direction_probes(
+    run: DirectionTrace, incoming: Array, nonlinearity: str, precision: Precision, rng: Any
+) -> tuple[Array, Array]:
+    """Propagate probes and deterministic local bounds through one direction.
+
+    ``incoming`` holds the probes' errors in this direction's inputs, (P, L, N, K) in
+    processing order. Returns the probes' errors in the hidden states, (P, L, N, H), and
+    the local (one-step) error bound of each hidden state, (L, N, H).
+    """
+    steps, batch, hidden_size = run.preactivations.shape
+    fan = run.weight_ih.shape[1] + hidden_size + 2
+    previous = np.concatenate([run.h0[None], run.hidden[:-1]], axis=0)
+    magnitude = (
+        np.abs(run.inputs) @ np.abs(run.weight_ih).T
+        + np.abs(previous) @ np.abs(run.weight_hh).T
+        + run.bias_magnitude
+    )
+    local_pre = fan * precision.matmul * magnitude
+    if nonlinearity == "tanh":
+        slope = 1.0 - run.hidden**2
+        local_act = 2 * precision.elementwise * np.abs(run.hidden)
+    else:
+        slope = (run.preactivations > 0).astype(np.float64)
+        local_act = np.zeros_like(run.hidden)
+    local = slope * local_pre + local_act
+    # Rounding errors have unknown signs: each probe draws them at random, at their
+    # worst-case magnitude, so the probes sample how this recurrence amplifies them.
+    signs_pre = rng.choice((-1.0, 1.0), size=(PROBES, *local_pre.shape))
+    signs_act = rng.choice((-1.0, 1.0), size=(PROBES, *local_act.shape))
+    carried_in = incoming @ run.weight_ih.T
+    probes = np.empty((PROBES, steps, batch, hidden_size))
+    error = np.zeros((PROBES, batch, hidden_size))
+    for t in range(steps):
+        pre_error = carried_in[:, t] + error @ run.weight_hh.T + signs_pre[:, t] * local_pre[t]
+        error = slope[t] * pre_error + signs_act[:, t] * local_act[t]
+        probes[:, t] = error
+    return probes, local
+
+
+def forward_error_bounds(
+    trace: ForwardTrace, precision: Precision, *, batched: bool, batch_first: bool
+) -> ForwardBounds:
+    """Bounds for ``output`` and ``h_n`` in nn.RNN's layout for this call.
+
+    ``trace`` comes from :func:`rnn_conformance.reference.rnn_forward_trace` on the same
+    input. The result is the *unscaled* bound; :func:`assert_within` applies ``SAFETY``.
+    Deterministic: the probes' signs come from a fixed seed.
+    """
+    rng = np.random.default_rng(0)
+    first = trace.layers[0][0]
+    steps, batch, fan_in = first.inputs.shape
+    incoming = np.zeros((PROBES, steps, batch, fan_in))
+    h_n = []
+    for directions in trace.layers:
+        probes, bounds = [], []
+        for d, run in enumerate(directions):
+            # A reverse direction consumes its inputs reversed in time.
+            seen = incoming[:, ::-1] if d else incoming
+            direction_probes, local = _direction_probes(
+                run, seen, trace.nonlinearity, precision, rng
+            )
+            # RMS over probes, floored by the unit-mean so no element's bound is small
+            # by chance, plus the deterministic one-step bound.
+            rms = np.sqrt(np.mean(direction_probes**2, axis=0))
+            bound = rms + rms.mean(axis=-1, keepdims=True) + local
+            h_n.append(bound[-1])
+            probes.append(direction_probes[:, ::-1] if d else direction_probes)
+            bounds.append(bound[::-1] if d else bound)
+        incoming = np.concatenate(probes, axis=-1)
+        layer_bounds = np.concatenate(bounds, axis=-1)
+    output, hidden = layer_bounds, np.stack(h_n)
+    if not batched:
+        return ForwardBounds(output[:, 0], hidden[:, 0])
+    if batch_first:
+        output = output.transpose(1, 0, 2)
+    return ForwardBounds(output, hidden)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """Where and by how much ``actual`` leaves the allowed band around ``expected``."""
+
+    what: str
+    count: int
+    total: int
+    index: tuple[int, ...]
+    axes: tuple[str, ...]
+    actual: float
+    expected: float
+    allowed: float
+    max_abs_error: float
+    max_abs_index: tuple[int, ...]
+    max_rel_error: float
+    max_rel_index: tuple[int, ...]
+
+    def where(self, index: tuple[int, ...]) -> str:
+        """Name each coordinate of ``index`` by its axis: ``(step=3, batch=0, unit=5)``."""
+        return "(" + ", ".join(f"{a}={i}" for a, i in zip(self.axes, index)) + ")"
+
+    def __str__(self) -> str:
+        return (
+            f"{self.what}: {self.count} of {self.total} elements outside tolerance; worst "
+            f"relative to its bound at {self.where(self.index)}: actual={self.actual!r}, "
+            f"expected={self.expected!r}, |error|={abs(self.actual - self.expected):.3e}, "
+            f"allowed={self.allowed:.3e}.\n"
+            f"  largest absolute error {self.max_abs_error:.3e} at "
+            f"{self.where(self.max_abs_index)}; largest relative error "
+            f"{self.max_rel_error:.3e} at {self.where(self.max_rel_index)}"
+        )
+
+
+def find_mismatch(
+    actual: NDArray[Any],
+    expected: NDArray[Any],
+    allowed: NDArray[Any] | float,
+    *,
+    what: str,
+    axes: tuple[str, ...],
+) -> Mismatch | None:
+    """Return the :class:`Mismatch` of ``actual`` against ``expected``, or ``None``.
+
+    An element fails when ``|actual - expected| > allowed`` or when exactly one of the
+    two is NaN. ``allowed`` of 0 demands bitwise-equal values.
+
+    >>> find_mismatch(np.array([1.0, 2.0]), np.array([1.0, 2.5]), 0.1,
+    ...               what="output", axes=("unit",)).index
+    (1,)
+    """
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        raise ValueError(f"{what}: shape {actual.shape} != expected {expected.shape}")
+    allowed_arr = np.broadcast_to(np.asarray(allowed, dtype=np.float64), expected.shape)
+    with np.errstate(invalid="ignore", over="ignore"):
+        error = np.abs(actual - expected)
+        both_nan = np.isnan(actual) & np.isnan(expected)
+        same_inf = np.isinf(expected) & (actual == expected)
+        error = np.where(both_nan | same_inf, 0.0, error)
+        error = np.where(np.isnan(error), np.inf, error)
+        bad = error > allowed_arr
+    if not bad.any():
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(bad, error / np.maximum(allowed_arr, np.finfo(float).tiny), -1.0)
+        relative = error / np.maximum(np.abs(expected), np.finfo(float).tiny)
+    worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+    abs_index = np.unravel_index(int(np.argmax(error)), error.shape)
+    rel_index = np.unravel_index(int(np.argmax(relative)), relative.shape)
+    as_tuple = lambda index: tuple(int(i) for i in index)  # noqa: E731
+    return Mismatch(
+        what=what,
+        count=int(bad.sum()),
+        total=int(bad.size),
+        index=as_tuple(worst),
+        axes=axes,
+        actual=float(actual[worst]),
+        expected=float(expected[worst]),
+        allowed=float(allowed_arr[worst]),
+        max_abs_error=float(error[abs_index]),
+        max_abs_index=as_tuple(abs_index),
+        max_rel_error=float(relative[rel_index]),
+        max_rel_index=as_tuple(rel_index),
+    )
+
+
+class ToleranceError(AssertionError):
+    """A comparison failed; the message locates the worst element and states the bound."""
+
+    def __init__(self, mismatch: Mismatch, context: str = "") -> None:
+        self.mismatch = mismatch
+        super().__init__(f"{context}\n{mismatch}" if context else str(mismatch))
+
+
+def assert_within(
+    actual: NDArray[Any],
+    expected: NDArray[Any],
+    bound: NDArray[Any] | float,
+    *,
+    what: str,
+    axes: tuple[str, ...],
+    factor: float = 1.0,
+    context: str = "",
+) -> float:
+    """Assert ``|actual - expected| <= factor * SAFETY * bound`` elementwise.
+
+    Returns the largest ratio of error to allowed error (0 when all equal), for
+    ``hypothesis.target``. ``factor=2`` is the policy for two runs of the target.
+    """
+    allowed = factor * SAFETY * np.asarray(bound, dtype=np.float64)
+    mismatch = find_mismatch(actual, expected, allowed, what=what, axes=axes)
+    if mismatch is not None:
+        raise ToleranceError(mismatch, context)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.abs(np.asarray(actual, np.float64) - expected) / allowed
+    ratio = np.nan_to_num(ratio, nan=0.0, posinf=0.0)
+    return float(ratio.max(initial=0.0))
+
+
+def assert_identical(
+    actual: NDArray[Any], expected: NDArray[Any], *, what: str, axes: tuple[str, ...], context: str = ""
+) -> None:
+    """Assert bitwise-equal values (NaN equal to NaN): for identities nn.RNN makes exact."""
+    mismatch = find_mismatch(actual, expected, 0.0, what=what, axes=axes)
+    if mismatch is not None:
+        raise ToleranceError(mismatch, context)
