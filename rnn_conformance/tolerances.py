@@ -45,6 +45,9 @@ from rnn_conformance.reference import Array, DirectionTrace, ForwardTrace
 SAFETY = 2.0
 """Multiplier on the first-order bound; documented above, shared by all properties."""
 
+REFERENCE_ROUNDOFF = 2.0**-53
+"""The reference computes in float64."""
+
 _UNIT_ROUNDOFF = {
     "float64": 2.0**-53,
     "float32": 2.0**-24,
@@ -85,9 +88,9 @@ def unit_roundoff(dtype: Any) -> float:
 class Precision:
     """How a target rounds: ``matmul`` for products and sums, ``elementwise`` for the rest.
 
-    >>> Precision.of("float32").matmul == 2**-24
+    >>> Precision.of("float32").matmul == 2**-24 + 2**-53
     True
-    >>> Precision.of("float32", tf32=True).matmul == 2**-11
+    >>> Precision.of("float32", tf32=True).matmul == 2**-11 + 2**-53
     True
     """
 
@@ -97,11 +100,15 @@ class Precision:
 
     @classmethod
     def of(cls, dtype: Any, *, tf32: bool = False) -> Precision:
-        """The precision of a module in ``dtype``; ``tf32`` widens float32 matmuls."""
+        """The precision of a module in ``dtype``; ``tf32`` widens float32 matmuls.
+
+        The reference's own float64 roundoff is added, which matters only when the
+        target is float64 as well.
+        """
         name = dtype_name(dtype)
-        u = unit_roundoff(name)
+        u = unit_roundoff(name) + REFERENCE_ROUNDOFF
         if tf32 and name == "float32":
-            return cls(unit_roundoff("tf32"), u, "float32 (TF32 matmuls)")
+            return cls(unit_roundoff("tf32") + REFERENCE_ROUNDOFF, u, "float32 (TF32 matmuls)")
         return cls(u, u, name)
 
 

@@ -1,0 +1,253 @@
+"""Running one :class:`~rnn_conformance.strategies.RNNCase` on the target and the reference.
+
+This is the only module of the property layer that turns NumPy cases into tensors and
+back; property bodies call :func:`run_target` and :func:`run_reference` and then state
+their claim. The basic contract (return types, dtype, device, shapes) is checked here
+on every call, so a target that breaks it fails every property with one short message
+pointing at the shape property instead of an unreadable cascade.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from hypothesis import event, note
+
+from rnn_conformance.devices import TF32Policy
+from rnn_conformance.reference import Array, as_float64, rnn_forward_trace
+from rnn_conformance.strategies import MemoryLayout, RNNCase
+from rnn_conformance.target import Target, TargetContractError
+from rnn_conformance.tolerances import ForwardBounds, Precision, assert_within, forward_error_bounds
+
+TORCH_DTYPES = {
+    "float64": torch.float64,
+    "float32": torch.float32,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+}
+
+OUTPUT_AXES = {
+    (True, False): ("step", "batch", "unit"),
+    (True, True): ("batch", "step", "unit"),
+    (False, False): ("step", "unit"),
+    (False, True): ("step", "unit"),
+}
+HIDDEN_AXES = {True: ("layer*direction", "batch", "unit"), False: ("layer*direction", "unit")}
+
+
+@dataclass(frozen=True)
+class Suite:
+    """What every property needs besides its case: the target and the TF32 policy."""
+
+    target: Target
+    tf32: TF32Policy
+
+
+def to_tensor(
+    values: Any, *, dtype: str, device: str, memory_layout: MemoryLayout = "contiguous"
+) -> torch.Tensor:
+    """Make a tensor with ``values`` on ``device`` in ``dtype`` and the given memory layout.
+
+    ``transposed`` stores the data with its axes reversed and returns a permuted view;
+    ``strided`` stores every value at every other position of its last axis. Both are
+    non-contiguous views holding exactly the same values.
+
+    >>> to_tensor(np.ones((2, 3)), dtype="float32", device="cpu", memory_layout="strided").stride()
+    (6, 2)
+    """
+    array = np.asarray(values, dtype=np.float64)
+    torch_dtype = TORCH_DTYPES[dtype]
+    if memory_layout == "contiguous" or array.ndim == 0:
+        return torch.tensor(array, dtype=torch_dtype, device=device)
+    if memory_layout == "transposed":
+        order = tuple(reversed(range(array.ndim)))
+        stored = torch.tensor(np.ascontiguousarray(array.transpose(order)), dtype=torch_dtype, device=device)
+        return stored.permute(order)
+    if memory_layout == "strided":
+        wide = np.zeros(array.shape[:-1] + (2 * array.shape[-1],))
+        wide[..., ::2] = array
+        return torch.tensor(wide, dtype=torch_dtype, device=device)[..., ::2]
+    raise ValueError(f"unknown memory layout {memory_layout!r}")
+
+
+@dataclass(frozen=True)
+class TargetRun:
+    """One forward call of the target, with the results as float64 arrays."""
+
+    output: Array
+    h_n: Array
+    output_tensor: torch.Tensor
+    h_n_tensor: torch.Tensor
+
+
+def observe(case: RNNCase, device: str) -> None:
+    """Record the case for Hypothesis: an ``event`` for coverage, a ``note`` for reports."""
+    event(case.label())
+    note(f"device={device}\n  {case.describe()}")
+
+
+def build_module(suite: Suite, case: RNNCase, device: str) -> torch.nn.Module:
+    """Construct the target for ``case`` with the case's weights loaded, in eval mode."""
+    dtype = TORCH_DTYPES[case.dtype]
+    module = suite.target.build(case.config, device=device, dtype=dtype)
+    suite.target.load(module, case.params, device=device, dtype=dtype)
+    return module.eval()
+
+
+def _same_device(tensor: torch.Tensor, device: str) -> bool:
+    wanted = torch.device(device)
+    if tensor.device.type != wanted.type:
+        return False
+    return wanted.index is None or tensor.device.index in (wanted.index, None)
+
+
+def check_result(
+    suite: Suite,
+    case: RNNCase,
+    device: str,
+    output: torch.Tensor,
+    h_n: torch.Tensor,
+    *,
+    seq_len: int | None = None,
+    batch_size: int | None | str = "case",
+) -> None:
+    """Check dtype, device and the shapes of nn.RNN's table; raise TargetContractError."""
+    steps = case.seq_len if seq_len is None else seq_len
+    batch = case.batch_size if batch_size == "case" else batch_size
+    expected = {
+        "output": case.config.output_shape(steps, batch),  # type: ignore[arg-type]
+        "h_n": case.config.hidden_shape(batch),  # type: ignore[arg-type]
+    }
+    for name, tensor in (("output", output), ("h_n", h_n)):
+        problems = []
+        if tuple(tensor.shape) != expected[name]:
+            problems.append(f"shape {tuple(tensor.shape)}, expected {expected[name]}")
+        if tensor.dtype != TORCH_DTYPES[case.dtype]:
+            problems.append(f"dtype {tensor.dtype}, expected {TORCH_DTYPES[case.dtype]}")
+        if not _same_device(tensor, device):
+            problems.append(f"device {tensor.device}, expected {device}")
+        if problems:
+            raise TargetContractError(
+                f"{suite.target.spec} returned {name} with " + "; ".join(problems)
+                + f" for input shape {case.config.input_shape(steps, batch)}"  # type: ignore[arg-type]
+                + " (nn.RNN's shape table; see test_output_and_h_n_shapes)"
+            )
+
+
+def run_target(
+    suite: Suite,
+    case: RNNCase,
+    device: str,
+    *,
+    module: torch.nn.Module | None = None,
+    pass_hx: bool = True,
+    check: bool = True,
+) -> TargetRun:
+    """Build (unless given), then call the target on the case's input and hx, no grad.
+
+    ``pass_hx=False`` omits the hx argument entirely, as a user calling ``rnn(x)`` would.
+    ``check=False`` skips :func:`check_result` (for the property that states it).
+    """
+    module = build_module(suite, case, device) if module is None else module
+    x = to_tensor(case.input, dtype=case.dtype, device=device, memory_layout=case.memory_layout)
+    args: list[Any] = [x]
+    if pass_hx:
+        hx = None
+        if case.hx is not None:
+            hx = to_tensor(case.hx, dtype=case.dtype, device=device, memory_layout=case.memory_layout)
+        args.append(hx)
+    with torch.no_grad():
+        output, h_n = suite.target.forward(module, *args)
+    if check:
+        check_result(suite, case, device, output, h_n)
+    return TargetRun(as_float64(output), as_float64(h_n), output, h_n)
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The reference's ``(output, h_n)`` for a case and their error bounds."""
+
+    output: Array
+    h_n: Array
+    bounds: ForwardBounds
+
+
+def precision_for(suite: Suite, case: RNNCase, device: str) -> Precision:
+    """The rounding the tolerance policy assumes for this case on this device."""
+    return Precision.of(case.dtype, tf32=suite.tf32.widens(device))
+
+
+def run_reference(case: RNNCase, precision: Precision) -> Expected:
+    """Run the NumPy reference on the case and compute the error bounds for ``precision``."""
+    output, h_n, trace = rnn_forward_trace(
+        case.input,
+        case.params,
+        case.hx,
+        nonlinearity=case.config.nonlinearity,
+        batch_first=case.config.batch_first,
+    )
+    bounds = forward_error_bounds(
+        trace, precision, batched=case.batched, batch_first=case.config.batch_first
+    )
+    return Expected(output, h_n, bounds)
+
+
+def output_axes(case: RNNCase) -> tuple[str, ...]:
+    """Names of ``output``'s axes for this case's layout, for mismatch reports."""
+    return OUTPUT_AXES[(case.batched, case.config.batch_first)]
+
+
+def hidden_axes(case: RNNCase) -> tuple[str, ...]:
+    """Names of ``h_n``'s axes."""
+    return HIDDEN_AXES[case.batched]
+
+
+def output_at_step(case: RNNCase, output: Array, step: int) -> Array:
+    """``output`` at time ``step`` for every batch element: (N, D*H), or (D*H,) unbatched."""
+    if case.batched and case.config.batch_first:
+        return output[:, step]
+    return output[step]
+
+
+def compare_with_reference(suite: Suite, case: RNNCase, device: str, run: TargetRun) -> float:
+    """Assert the run matches the reference within the policy; return the worst ratio."""
+    precision = precision_for(suite, case, device)
+    expected = run_reference(case, precision)
+    context = (
+        f"{suite.target.spec} on {device} differs from the float64 reference by more than "
+        f"the tolerance policy allows ({precision.label}; see rnn_conformance.tolerances)\n"
+        f"  {case.describe()}"
+    )
+    return max(
+        assert_within(run.output, expected.output, expected.bounds.output, what="output",
+                      axes=output_axes(case), context=context),
+        assert_within(run.h_n, expected.h_n, expected.bounds.h_n, what="h_n",
+                      axes=hidden_axes(case), context=context),
+    )
+
+
+def assert_runs_agree(
+    suite: Suite,
+    case: RNNCase,
+    device: str,
+    first: TargetRun,
+    second: TargetRun,
+    *,
+    claim: str,
+) -> float:
+    """Assert two runs of the target on equivalent calls agree within twice the bound.
+
+    Both runs must be in ``case``'s layout. Each is within one bound of the exact
+    result, hence the factor 2 (see rnn_conformance.tolerances).
+    """
+    expected = run_reference(case, precision_for(suite, case, device))
+    context = f"{claim} does not hold for {suite.target.spec} on {device}\n  {case.describe()}"
+    return max(
+        assert_within(first.output, second.output, expected.bounds.output, what="output",
+                      axes=output_axes(case), factor=2.0, context=context),
+        assert_within(first.h_n, second.h_n, expected.bounds.h_n, what="h_n",
+                      axes=hidden_axes(case), factor=2.0, context=context),
+    )

@@ -1,0 +1,73 @@
+"""Hand-picked cases pinned as ``@example``: published tutorial numbers and bug shapes.
+
+The tutorial cases use the 2x2 weights that ``torch.manual_seed(19)`` gives
+``nn.RNN(2, 2, ...)`` (printed to four decimals in a widely read tutorial on stacked and
+bidirectional RNNs) and its first 4-point input sequence, batch-first with N=1.
+
+Example:
+    >>> case = stacked_tutorial_case()
+    >>> case.config.num_layers, case.input.shape
+    (2, (1, 4, 2))
+
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnn_conformance.config import RNNConfig
+from rnn_conformance.reference import Array
+from rnn_conformance.strategies import RNNCase, round_to_dtype
+
+_FIRST = {
+    "weight_ih": [[0.6627, -0.4245], [0.5373, 0.2294]],
+    "weight_hh": [[-0.4015, -0.5385], [-0.1956, -0.6835]],
+    "bias_ih": [0.4954, 0.6533],
+    "bias_hh": [-0.3565, -0.2904],
+}
+_SECOND = {
+    "weight_ih": [[-0.6701, -0.5811], [-0.0170, -0.5856]],
+    "weight_hh": [[0.1159, -0.6978], [0.3241, -0.0983]],
+    "bias_ih": [-0.3163, -0.2153],
+    "bias_hh": [0.0722, -0.3242],
+}
+TUTORIAL_INPUT = [[[1.0349, 0.9661], [0.8055, -0.9169], [-0.8251, -0.9499], [-0.8670, 0.9342]]]
+"""The tutorial's first sequence (N=1, L=4, F=2), to four decimals."""
+
+
+def _params(second_suffix: str, dtype: str) -> dict[str, Array]:
+    params = {f"{k}_l0": round_to_dtype(v, dtype) for k, v in _FIRST.items()}
+    params.update({f"{k}{second_suffix}": round_to_dtype(v, dtype) for k, v in _SECOND.items()})
+    return params
+
+
+def stacked_tutorial_case(dtype: str = "float32") -> RNNCase:
+    """Two stacked layers, batch_first, no hx: the tutorial's ``rnn_stacked``."""
+    config = RNNConfig(2, 2, num_layers=2, batch_first=True)
+    return RNNCase(config, dtype, 4, 1, round_to_dtype(TUTORIAL_INPUT, dtype), None,
+                   _params("_l1", dtype))
+
+
+def bidirectional_tutorial_case(dtype: str = "float32") -> RNNCase:
+    """One bidirectional layer, batch_first, no hx: the tutorial's ``rnn_bidirect``."""
+    config = RNNConfig(2, 2, bidirectional=True, batch_first=True)
+    return RNNCase(config, dtype, 4, 1, round_to_dtype(TUTORIAL_INPUT, dtype), None,
+                   _params("_l0_reverse", dtype))
+
+
+def bidirectional_two_layer_batch_first_with_hx(dtype: str = "float32") -> RNNCase:
+    """The shape that most often breaks ports: D=2, 2 layers, batch_first, explicit hx.
+
+    h_0 stays (D*layers, N, H) under batch_first; the reverse direction's state is at
+    output[:, 0]; layer 1 consumes both directions of layer 0.
+    """
+    config = RNNConfig(3, 4, num_layers=2, batch_first=True, bidirectional=True)
+    rng = np.random.default_rng(2)
+    bound = 1 / np.sqrt(config.hidden_size)
+    params = {
+        name: round_to_dtype(rng.uniform(-bound, bound, shape), dtype)
+        for name, shape in config.parameter_shapes().items()
+    }
+    x = round_to_dtype(rng.uniform(-2, 2, config.input_shape(5, 3)), dtype)
+    hx = round_to_dtype(rng.uniform(-1, 1, config.hidden_shape(3)), dtype)
+    return RNNCase(config, dtype, 5, 3, x, hx, params)

@@ -1,0 +1,73 @@
+"""Calls that nn.RNN defines to be equivalent give the same results.
+
+``batch_first=True`` is a transpose of input and output and leaves h_n alone; unbatched
+2-D input is batched input with N=1, squeezed; omitting hx, passing ``None`` and
+passing zeros are the same. Two runs of the target are compared at twice the tolerance
+bound (each is within one bound of the exact result).
+"""
+
+import numpy as np
+from hypothesis import given, target
+from hypothesis import strategies as st
+
+from rnn_conformance.harness import assert_runs_agree, build_module, observe, run_target
+from rnn_conformance.strategies import batch_sizes, rnn_cases
+
+batched_only = batch_sizes(allow_unbatched=False)
+
+
+@given(case=rnn_cases(batches=batched_only))
+def test_batch_first_is_a_transpose(suite, device, case):
+    observe(case, device)
+    flipped_config = case.config.__class__(
+        **{**case.config.constructor_kwargs(), "batch_first": not case.config.batch_first}
+    )
+    flipped = case.with_(config=flipped_config, input=case.input.transpose(1, 0, 2))
+    run = run_target(suite, case, device)
+    other = run_target(suite, flipped, device)
+    transposed_back = other.__class__(
+        other.output.transpose(1, 0, 2), other.h_n, other.output_tensor, other.h_n_tensor
+    )
+    target(
+        assert_runs_agree(suite, case, device, run, transposed_back,
+                          claim="batch_first transposes input and output, not h_n"),
+        label="difference / allowed",
+    )
+
+
+@given(case=rnn_cases(batches=st.none()))
+def test_unbatched_equals_batched_of_one(suite, device, case):
+    observe(case, device)
+    batch_axis = 0 if case.config.batch_first else 1
+    batched = case.with_(
+        batch_size=1,
+        input=np.expand_dims(case.input, batch_axis),
+        hx=None if case.hx is None else case.hx[:, None, :],
+    )
+    run = run_target(suite, case, device)
+    batched_run = run_target(suite, batched, device)
+    squeezed = batched_run.__class__(
+        np.squeeze(batched_run.output, batch_axis),
+        batched_run.h_n[:, 0],
+        batched_run.output_tensor,
+        batched_run.h_n_tensor,
+    )
+    target(
+        assert_runs_agree(suite, case, device, run, squeezed,
+                          claim="unbatched input equals batched input with N=1, squeezed"),
+        label="difference / allowed",
+    )
+
+
+@given(case=rnn_cases(allow_none_hx=False))
+def test_missing_hx_equals_zeros(suite, device, case):
+    zeros = case.with_(hx=np.zeros_like(case.hx))
+    omitted = case.with_(hx=None)
+    observe(zeros, device)
+    module = build_module(suite, zeros, device)
+    with_zeros = run_target(suite, zeros, device, module=module)
+    with_none = run_target(suite, omitted, device, module=module)
+    without_arg = run_target(suite, omitted, device, module=module, pass_hx=False)
+    for run, how in ((with_none, "hx=None"), (without_arg, "no hx argument")):
+        assert_runs_agree(suite, zeros, device, run, with_zeros,
+                          claim=f"{how} equals hx=zeros")

@@ -1,0 +1,119 @@
+"""The implementation under test: resolving ``module:attr`` and calling it by contract.
+
+The target contract: a callable with ``nn.RNN``'s constructor signature (keyword
+arguments ``input_size, hidden_size, num_layers, nonlinearity, bias, batch_first,
+dropout, bidirectional, device, dtype``) returning a ``torch.nn.Module`` whose
+``state_dict`` uses nn.RNN's parameter names and whose ``forward(input, hx=None)``
+returns ``(output, h_n)``. Anything else is reported as a :class:`TargetContractError`
+naming the broken clause.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from rnn_conformance.config import RNNConfig
+
+DEFAULT_TARGET = "torch.nn:RNN"
+DEFAULT_CELL_TARGET = "torch.nn:RNNCell"
+
+
+class TargetSpecError(ValueError):
+    """``module:attr`` could not be resolved to a callable."""
+
+
+class TargetContractError(AssertionError):
+    """The target broke its contract (construction, weights, return type, device, dtype)."""
+
+
+def resolve(spec: str) -> Callable[..., Any]:
+    """Import ``module:attr`` (``attr`` may be dotted) and return the callable.
+
+    >>> resolve("torch.nn:RNN").__name__
+    'RNN'
+    """
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise TargetSpecError(f"{spec!r} is not of the form 'module:attr' (e.g. 'torch.nn:RNN')")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except Exception as exc:
+        raise TargetSpecError(
+            f"cannot import module {module_name!r} for {spec!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise TargetSpecError(
+                f"module {module_name!r} has no attribute {attr!r} (looked up for {spec!r})"
+            ) from None
+    if not callable(obj):
+        raise TargetSpecError(f"{spec!r} resolved to a non-callable {type(obj).__name__}")
+    return obj
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved implementation under test and how to build and call it."""
+
+    spec: str
+    factory: Callable[..., Any]
+
+    @classmethod
+    def from_spec(cls, spec: str) -> Target:
+        """Resolve ``spec``; raises :class:`TargetSpecError` with the reason."""
+        return cls(spec, resolve(spec))
+
+    def build(self, config: RNNConfig, *, device: str, dtype: torch.dtype) -> torch.nn.Module:
+        """Construct the module for ``config`` on ``device`` in ``dtype``."""
+        kwargs = config.constructor_kwargs()
+        try:
+            module = self.factory(**kwargs, device=device, dtype=dtype)
+        except Exception as exc:
+            raise TargetContractError(
+                f"{self.spec}(**{kwargs}, device={device!r}, dtype={dtype}) raised "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        if not isinstance(module, torch.nn.Module):
+            raise TargetContractError(
+                f"{self.spec}(...) returned {type(module).__name__}, not a torch.nn.Module"
+            )
+        return module
+
+    def load(self, module: torch.nn.Module, params: Mapping[str, np.ndarray], *, device: str, dtype: torch.dtype) -> None:
+        """Load reference weights into ``module`` through ``load_state_dict`` (strict)."""
+        state = {
+            name: torch.as_tensor(value, dtype=dtype, device=device) for name, value in params.items()
+        }
+        try:
+            module.load_state_dict(state, strict=True)
+        except Exception as exc:
+            raise TargetContractError(
+                f"{self.spec}: load_state_dict with nn.RNN's parameter names "
+                f"{sorted(state)} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def forward(self, module: torch.nn.Module, *args: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """Call ``module(*args)`` and check that it returned an ``(output, h_n)`` tensor pair."""
+        result = module(*args)
+        if not isinstance(result, tuple | list) or len(result) != 2:
+            raise TargetContractError(
+                f"{self.spec}.forward returned {type(result).__name__}"
+                + (f" of length {len(result)}" if isinstance(result, tuple | list) else "")
+                + ", expected a pair (output, h_n)"
+            )
+        output, h_n = result
+        for name, value in (("output", output), ("h_n", h_n)):
+            if not isinstance(value, torch.Tensor):
+                raise TargetContractError(
+                    f"{self.spec}.forward returned {name} of type {type(value).__name__}, "
+                    "expected a torch.Tensor"
+                )
+        return output, h_n
