@@ -5,27 +5,29 @@ Policy
 A target computing in a dtype with unit roundoff ``u`` (2**-24 for float32, 2**-53
 for float64, 2**-8 for bfloat16, ...) is compared with the float64 reference run on
 *the same* weights, inputs and ``h_0`` (all rounded to the target dtype first, so the
-only differences are rounding inside the computation). For every output element the
-allowed error is ``SAFETY * bound``, where ``bound`` is a first-order forward error
-bound computed alongside the reference, step by step:
+only differences are rounding inside the computation). Every element may differ by
+``SAFETY * bound``, where ``bound`` is computed alongside the reference:
 
 * local rounding of one pre-activation ``a_j`` (a sum of ``n = fan_in + H + 2``
   products and biases, in any order, with or without FMA) is at most
-  ``n * u * (|W_ih||x| + |W_hh||h| + |b_ih| + |b_hh|)_j`` (Higham's gamma_n);
-* errors already in ``x`` (from the layer below) and in ``h_{t-1}`` reach ``a_j``
-  through the row norms ``||W[j, :]||_2``, and reach the whole pre-activation vector
-  through the spectral norms ``||W||_2``;
-* the nonlinearity scales that by its largest slope over the uncertainty interval
-  (``1 - tanh(|a| - err)**2`` for tanh, 0 or 1 for relu) and adds its own rounding,
-  ``2 * u * |h|`` (tanh is correctly rounded to within an ulp in torch and NumPy).
+  ``n * u * (|W_ih||x| + |W_hh||h| + |b_ih| + |b_hh|)_j`` (Higham's gamma_n); the
+  nonlinearity adds ``2 * u * |h|`` for tanh (within an ulp in torch and NumPy) and
+  nothing for relu; every operation may also lose the dtype's smallest normal number
+  (gradual underflow, or kernels that flush subnormals to zero);
+* these local errors are propagated through the *linearised* recurrence of the actual
+  weights and states (``e_t = f'(a_t) * (W_ih e_in + W_hh e_{t-1}) + local_t``, layer
+  by layer and direction by direction), with random signs at their worst-case
+  magnitudes, by ``PROBES`` independent probes (fixed seed, so deterministic);
+* ``bound`` is the probes' RMS for the element, plus the mean of that over the
+  element's units (so no element is small by chance), plus its own local error.
 
-The bound therefore grows with fan-in, hidden size, sequence length and depth exactly
-as far as the actual weights and states amplify errors, and shrinks where tanh
-saturates. ``SAFETY = 2`` covers the first-order approximation. With float32 the bound
-is typically 1e-6 to 1e-4, while computing in bfloat16 inside a float32 module errs by
-about 1e-3 and float32 inside a float64 module by about 1e-7 against a float64 bound
-near 1e-14: both are caught. On CUDA with TF32 allowed, matmul products carry TF32's
-``u = 2**-11`` instead (see :func:`unit_roundoff`).
+So the bound grows with fan-in, hidden size, sequence length and depth exactly as
+far as this recurrence amplifies errors, and shrinks where tanh saturates. Measured
+on nn.RNN float32 over random configurations (up to 96 units, 3 layers, 80 steps), the
+largest error is below 0.1 of the bound; computing in bfloat16 inside a float32 module
+exceeds it by 10x or more, and float32 inside a float64 module by far more (see
+tests/test_tolerances.py). ``SAFETY = 2``. On CUDA with TF32 allowed, products carry
+TF32's ``u = 2**-11`` instead (see :class:`Precision`).
 
 Equivalences between two runs of the *target* (layouts, batch splitting) use twice
 the bound, since each run is within one bound of the exact result. Identities that
@@ -47,6 +49,13 @@ SAFETY = 2.0
 
 REFERENCE_ROUNDOFF = 2.0**-53
 """The reference computes in float64."""
+
+_SMALLEST_NORMAL = {
+    "float64": 2.0**-1022,
+    "float32": 2.0**-126,
+    "float16": 2.0**-14,
+    "bfloat16": 2.0**-126,
+}
 
 _UNIT_ROUNDOFF = {
     "float64": 2.0**-53,
@@ -97,6 +106,7 @@ class Precision:
     matmul: float
     elementwise: float
     label: str
+    underflow: float = 0.0
 
     @classmethod
     def of(cls, dtype: Any, *, tf32: bool = False) -> Precision:
@@ -107,9 +117,10 @@ class Precision:
         """
         name = dtype_name(dtype)
         u = unit_roundoff(name) + REFERENCE_ROUNDOFF
+        tiny = _SMALLEST_NORMAL[name]
         if tf32 and name == "float32":
-            return cls(unit_roundoff("tf32") + REFERENCE_ROUNDOFF, u, "float32 (TF32 matmuls)")
-        return cls(u, u, name)
+            return cls(unit_roundoff("tf32") + REFERENCE_ROUNDOFF, u, "float32 (TF32 matmuls)", tiny)
+        return cls(u, u, name, tiny)
 
 
 @dataclass(frozen=True)
@@ -141,10 +152,10 @@ def _direction_probes(
         + np.abs(previous) @ np.abs(run.weight_hh).T
         + run.bias_magnitude
     )
-    local_pre = fan * precision.matmul * magnitude
+    local_pre = fan * (precision.matmul * magnitude + precision.underflow)
     if nonlinearity == "tanh":
         slope = 1.0 - run.hidden**2
-        local_act = 2 * precision.elementwise * np.abs(run.hidden)
+        local_act = 2 * precision.elementwise * np.abs(run.hidden) + precision.underflow
     else:
         slope = (run.preactivations > 0).astype(np.float64)
         local_act = np.zeros_like(run.hidden)

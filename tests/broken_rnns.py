@@ -1,0 +1,118 @@
+"""Deliberately broken RNNs; each must make at least one named property fail.
+
+Each subclasses nn.RNN (same constructor and parameter names) and breaks one thing.
+"""
+
+import copy
+
+import torch
+from torch import nn
+
+
+class HiddenStateBatchFirstRNN(nn.RNN):
+    """Applies batch_first to h_n too (a common misreading of the docs)."""
+
+    def forward(self, input, hx=None):
+        output, h_n = super().forward(input, hx)
+        if self.batch_first and h_n.dim() == 3:
+            h_n = h_n.transpose(0, 1)
+        return output, h_n
+
+
+class BFloat16InsideRNN(nn.RNN):
+    """Computes in bfloat16 inside a float32 module and casts the results back."""
+
+    def forward(self, input, hx=None):
+        if input.dtype != torch.float32:
+            return super().forward(input, hx)
+        low = copy.deepcopy(self).to(torch.bfloat16)
+        output, h_n = nn.RNN.forward(low, input.bfloat16(), None if hx is None else hx.bfloat16())
+        return output.float(), h_n.float()
+
+
+class Float32InsideRNN(nn.RNN):
+    """Computes in float32 inside a float64 module and casts the results back."""
+
+    def forward(self, input, hx=None):
+        if input.dtype != torch.float64:
+            return super().forward(input, hx)
+        low = copy.deepcopy(self).float()
+        output, h_n = nn.RNN.forward(low, input.float(), None if hx is None else hx.float())
+        return output.double(), h_n.double()
+
+
+class IgnoresHxRNN(nn.RNN):
+    """Silently starts from zeros whatever hx is given."""
+
+    def forward(self, input, hx=None):
+        return super().forward(input)
+
+
+class UnreversedReverseRNN(nn.RNN):
+    """Runs the 'reverse' direction forward in time: the classic bidirectional bug."""
+
+    def forward(self, input, hx=None):
+        if not self.bidirectional:
+            return super().forward(input, hx)
+        return _manual_forward(self, input, hx, reverse_time=False)
+
+
+class PerturbedHiddenStateRNN(nn.RNN):
+    """h_n is recomputed separately and differs from output's last step by one ulp."""
+
+    def forward(self, input, hx=None):
+        output, h_n = super().forward(input, hx)
+        return output, torch.nextafter(h_n, torch.full_like(h_n, 2.0))
+
+
+class WrongStackingRNN(nn.RNN):
+    """Seed-article bug: feeds the layer-0 input x[t] to every layer (only for I == D*H)."""
+
+    def forward(self, input, hx=None):
+        return _manual_forward(self, input, hx, reverse_time=True, stack_input=False)
+
+
+class ReturnsOutputOnlyRNN(nn.RNN):
+    """Returns a bare tensor instead of an (output, h_n) pair."""
+
+    def forward(self, input, hx=None):
+        return super().forward(input, hx)[0]
+
+
+def _manual_forward(module, input, hx, *, reverse_time, stack_input=True):
+    batched = input.dim() == 3
+    x = input if batched else input.unsqueeze(1 if not module.batch_first else 0)
+    if module.batch_first:
+        x = x.transpose(0, 1)
+    D = 2 if module.bidirectional else 1
+    steps, batch = x.shape[:2]
+    if hx is None:
+        hx = x.new_zeros(D * module.num_layers, batch, module.hidden_size)
+    elif not batched:
+        hx = hx.unsqueeze(1)
+    act = torch.tanh if module.nonlinearity == "tanh" else torch.relu
+    layer_input, finals = x, []
+    for layer in range(module.num_layers):
+        outs = []
+        for d in range(D):
+            sfx = f"_l{layer}" + ("_reverse" if d else "")
+            w_ih, w_hh = getattr(module, "weight_ih" + sfx), getattr(module, "weight_hh" + sfx)
+            b = 0
+            if module.bias:
+                b = getattr(module, "bias_ih" + sfx) + getattr(module, "bias_hh" + sfx)
+            seq = x if (not stack_input) else layer_input
+            order = range(steps - 1, -1, -1) if (d and reverse_time) else range(steps)
+            h, states = hx[layer * D + d], [None] * steps
+            for t in order:
+                h = act(seq[t] @ w_ih.T + b + h @ w_hh.T)
+                states[t] = h
+            finals.append(h)
+            outs.append(torch.stack(states))
+        layer_input = torch.cat(outs, dim=-1)
+    output, h_n = layer_input, torch.stack(finals)
+    if module.batch_first:
+        output = output.transpose(0, 1)
+    if not batched:
+        output = output.squeeze(1 if not module.batch_first else 0)
+        h_n = h_n.squeeze(1)
+    return output, h_n

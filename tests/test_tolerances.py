@@ -1,0 +1,115 @@
+"""The shared tolerance policy: loose enough for nn.RNN, tight enough to catch low precision."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rnn_conformance.reference import rnn_forward_trace
+from rnn_conformance.tolerances import (
+    SAFETY,
+    Precision,
+    ToleranceError,
+    assert_within,
+    find_mismatch,
+    forward_error_bounds,
+    unit_roundoff,
+)
+
+
+def _ratio(module, dtype, low_dtype=None, *, seq_len, batch, seed):
+    """Largest error / allowed for module in dtype, optionally computed in low_dtype."""
+    gen = torch.Generator().manual_seed(seed)
+    module = module.to(dtype)
+    D = 2 if module.bidirectional else 1
+    x = (torch.rand(seq_len, batch, module.input_size, generator=gen, dtype=dtype) * 2 - 1) * 3
+    h0 = torch.rand(D * module.num_layers, batch, module.hidden_size, generator=gen, dtype=dtype) - 0.5
+    run = module if low_dtype is None else copy.deepcopy(module).to(low_dtype)
+    with torch.no_grad():
+        out, _ = run(x.to(run.weight_ih_l0.dtype), h0.to(run.weight_ih_l0.dtype))
+    ref, _, trace = rnn_forward_trace(x, dict(module.named_parameters()), h0,
+                                      nonlinearity=module.nonlinearity)
+    bounds = forward_error_bounds(trace, Precision.of(dtype), batched=True, batch_first=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.abs(out.double().numpy() - ref) / (SAFETY * bounds.output)
+    return float(np.nan_to_num(ratio, nan=0.0).max())
+
+
+def module_settings(min_hidden=1):
+    return _module_settings(min_hidden)
+
+
+def _module_settings(min_hidden):
+    return st.builds(
+    dict,
+        input_size=st.integers(1, 48),
+        hidden_size=st.integers(min_hidden, 64),
+        num_layers=st.integers(1, 3),
+        nonlinearity=st.sampled_from(["tanh", "relu"]),
+        bidirectional=st.booleans(),
+    )
+
+
+# A single output value may round the same in bfloat16 by luck; with at least a few
+# dozen outputs some always differ visibly. The suite's properties see many examples.
+LOW_PRECISION_SIZES = dict(kwargs=module_settings(min_hidden=4), seq_len=st.integers(4, 40),
+                           batch=st.integers(2, 6), seed=st.integers(0, 99))
+
+
+@settings(max_examples=30, deadline=None)
+@given(kwargs=module_settings(), seq_len=st.integers(1, 40), batch=st.integers(1, 6), seed=st.integers(0, 99))
+def test_float32_nn_rnn_stays_well_inside_the_bound(kwargs, seq_len, batch, seed):
+    torch.manual_seed(seed)
+    assert _ratio(torch.nn.RNN(**kwargs), torch.float32, seq_len=seq_len, batch=batch, seed=seed) < 0.5
+
+
+@settings(max_examples=30, deadline=None)
+@given(**LOW_PRECISION_SIZES)
+def test_bfloat16_arithmetic_in_a_float32_module_exceeds_the_bound(kwargs, seq_len, batch, seed):
+    torch.manual_seed(seed)
+    module = torch.nn.RNN(**kwargs)
+    assert _ratio(module, torch.float32, torch.bfloat16, seq_len=seq_len, batch=batch, seed=seed) > 1
+
+
+@settings(max_examples=15, deadline=None)
+@given(**LOW_PRECISION_SIZES)
+def test_float32_arithmetic_in_a_float64_module_exceeds_the_bound(kwargs, seq_len, batch, seed):
+    torch.manual_seed(seed)
+    module = torch.nn.RNN(**kwargs)
+    assert _ratio(module, torch.float64, torch.float32, seq_len=seq_len, batch=batch, seed=seed) > 1
+
+
+def test_unit_roundoff_table():
+    assert unit_roundoff("torch.float32") == 2.0**-24
+    assert unit_roundoff(torch.bfloat16) == 2.0**-8
+    with pytest.raises(ValueError, match="no unit roundoff known for dtype 'int8'"):
+        unit_roundoff("int8")
+
+
+def test_mismatch_report_names_location_error_and_bound():
+    expected = np.zeros((3, 2, 4))
+    actual = expected.copy()
+    actual[2, 1, 3] = 1e-3
+    actual[0, 0, 0] = 5e-4
+    with pytest.raises(ToleranceError) as info:
+        assert_within(actual, expected, 1e-5, what="output", axes=("step", "batch", "unit"),
+                      context="ctx line")
+    text = str(info.value)
+    assert "ctx line" in text
+    assert "2 of 24 elements outside tolerance" in text
+    assert "(step=2, batch=1, unit=3)" in text
+    assert f"allowed={SAFETY * 1e-5:.3e}" in text
+    assert "largest absolute error 1.000e-03" in text
+
+
+def test_nan_against_finite_is_a_mismatch_and_nan_against_nan_is_not():
+    assert find_mismatch(np.array([np.nan]), np.array([1.0]), 1.0, what="x", axes=("i",))
+    assert find_mismatch(np.array([np.nan]), np.array([np.nan]), 0.0, what="x", axes=("i",)) is None
+
+
+def test_tf32_widens_only_float32_matmuls():
+    assert Precision.of("float32", tf32=True).matmul > 1000 * Precision.of("float32").matmul
+    assert Precision.of("float64", tf32=True) == Precision.of("float64")
