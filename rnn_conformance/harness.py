@@ -64,10 +64,12 @@ def to_tensor(
         return torch.tensor(array, dtype=torch_dtype, device=device)
     if memory_layout == "transposed":
         order = tuple(reversed(range(array.ndim)))
-        stored = torch.tensor(np.ascontiguousarray(array.transpose(order)), dtype=torch_dtype, device=device)
+        stored = torch.tensor(
+            np.ascontiguousarray(array.transpose(order)), dtype=torch_dtype, device=device
+        )
         return stored.permute(order)
     if memory_layout == "strided":
-        wide = np.zeros(array.shape[:-1] + (2 * array.shape[-1],))
+        wide = np.zeros((*array.shape[:-1], 2 * array.shape[-1]))
         wide[..., ::2] = array
         return torch.tensor(wide, dtype=torch_dtype, device=device)[..., ::2]
     raise ValueError(f"unknown memory layout {memory_layout!r}")
@@ -112,7 +114,7 @@ def check_result(
     h_n: torch.Tensor,
     *,
     seq_len: int | None = None,
-    batch_size: int | None | str = "case",
+    batch_size: int | str | None = "case",
 ) -> None:
     """Check dtype, device and the shapes of nn.RNN's table; raise TargetContractError."""
     steps = case.seq_len if seq_len is None else seq_len
@@ -131,7 +133,8 @@ def check_result(
             problems.append(f"device {tensor.device}, expected {device}")
         if problems:
             raise TargetContractError(
-                f"{suite.target.spec} returned {name} with " + "; ".join(problems)
+                f"{suite.target.spec} returned {name} with "
+                + "; ".join(problems)
                 + f" for input shape {case.config.input_shape(steps, batch)}"  # type: ignore[arg-type]
                 + " (nn.RNN's shape table; see test_output_and_h_n_shapes)"
             )
@@ -157,7 +160,9 @@ def run_target(
     if pass_hx:
         hx = None
         if case.hx is not None:
-            hx = to_tensor(case.hx, dtype=case.dtype, device=device, memory_layout=case.memory_layout)
+            hx = to_tensor(
+                case.hx, dtype=case.dtype, device=device, memory_layout=case.memory_layout
+            )
         args.append(hx)
     with torch.no_grad():
         output, h_n = suite.target.forward(module, *args)
@@ -222,10 +227,22 @@ def compare_with_reference(suite: Suite, case: RNNCase, device: str, run: Target
         f"  {case.describe()}"
     )
     return max(
-        assert_within(run.output, expected.output, expected.bounds.output, what="output",
-                      axes=output_axes(case), context=context),
-        assert_within(run.h_n, expected.h_n, expected.bounds.h_n, what="h_n",
-                      axes=hidden_axes(case), context=context),
+        assert_within(
+            run.output,
+            expected.output,
+            expected.bounds.output,
+            what="output",
+            axes=output_axes(case),
+            context=context,
+        ),
+        assert_within(
+            run.h_n,
+            expected.h_n,
+            expected.bounds.h_n,
+            what="h_n",
+            axes=hidden_axes(case),
+            context=context,
+        ),
     )
 
 
@@ -246,8 +263,22 @@ def assert_runs_agree(
     expected = run_reference(case, precision_for(suite, case, device))
     context = f"{claim} does not hold for {suite.target.spec} on {device}\n  {case.describe()}"
     return max(
-        assert_within(first.output, second.output, expected.bounds.output, what="output",
-                      axes=output_axes(case), factor=2.0, context=context),
-        assert_within(first.h_n, second.h_n, expected.bounds.h_n, what="h_n",
-                      axes=hidden_axes(case), factor=2.0, context=context),
+        assert_within(
+            first.output,
+            second.output,
+            expected.bounds.output,
+            what="output",
+            axes=output_axes(case),
+            factor=2.0,
+            context=context,
+        ),
+        assert_within(
+            first.h_n,
+            second.h_n,
+            expected.bounds.h_n,
+            what="h_n",
+            axes=hidden_axes(case),
+            factor=2.0,
+            context=context,
+        ),
     )

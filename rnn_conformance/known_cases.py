@@ -44,15 +44,23 @@ def _params(second_suffix: str, dtype: str) -> dict[str, Array]:
 def stacked_tutorial_case(dtype: str = "float32") -> RNNCase:
     """Two stacked layers, batch_first, no hx: the tutorial's ``rnn_stacked``."""
     config = RNNConfig(2, 2, num_layers=2, batch_first=True)
-    return RNNCase(config, dtype, 4, 1, round_to_dtype(TUTORIAL_INPUT, dtype), None,
-                   _params("_l1", dtype))
+    return RNNCase(
+        config, dtype, 4, 1, round_to_dtype(TUTORIAL_INPUT, dtype), None, _params("_l1", dtype)
+    )
 
 
 def bidirectional_tutorial_case(dtype: str = "float32") -> RNNCase:
     """One bidirectional layer, batch_first, no hx: the tutorial's ``rnn_bidirect``."""
     config = RNNConfig(2, 2, bidirectional=True, batch_first=True)
-    return RNNCase(config, dtype, 4, 1, round_to_dtype(TUTORIAL_INPUT, dtype), None,
-                   _params("_l0_reverse", dtype))
+    return RNNCase(
+        config,
+        dtype,
+        4,
+        1,
+        round_to_dtype(TUTORIAL_INPUT, dtype),
+        None,
+        _params("_l0_reverse", dtype),
+    )
 
 
 def bidirectional_two_layer_batch_first_with_hx(dtype: str = "float32") -> RNNCase:

@@ -77,13 +77,17 @@ def _target_spec(config: pytest.Config) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     """Load the profile, resolve the target and devices; bad values are usage errors."""
     if config.getoption("hypothesis_profile", default=None) is None:
-        settings.load_profile("ci" if os.environ.get("CI", "").lower() in ("1", "true") else "default")
+        settings.load_profile(
+            "ci" if os.environ.get("CI", "").lower() in ("1", "true") else "default"
+        )
     spec = _target_spec(config)
     try:
         target = Target.from_spec(spec)
     except TargetSpecError as exc:
         raise pytest.UsageError(f"--rnn-impl: {exc}") from None
-    device_text = config.getoption("--device") or os.environ.get(DEVICE_ENV) or "cpu"
+    device_text = config.getoption("--device")
+    if device_text is None:
+        device_text = os.environ.get(DEVICE_ENV, "cpu")
     try:
         devices = parse_devices(device_text)
     except DeviceUnavailableError as exc:

@@ -150,9 +150,7 @@ def _activate(preactivation: Array, nonlinearity: str) -> Array:
 
 def _check_nonlinearity(nonlinearity: str) -> None:
     if nonlinearity not in NONLINEARITIES:
-        raise ValueError(
-            f"Unknown nonlinearity {nonlinearity!r}. Select from 'tanh' or 'relu'."
-        )
+        raise ValueError(f"Unknown nonlinearity {nonlinearity!r}. Select from 'tanh' or 'relu'.")
 
 
 def _run_direction(
@@ -181,7 +179,7 @@ def _run_direction(
 
 
 def rnn_forward_trace(
-    input: Any,  # noqa: A002 - mirrors nn.RNN.forward's argument name
+    input: Any,
     params: Mapping[str, Any],
     hx: Any = None,
     *,
@@ -269,7 +267,7 @@ def rnn_forward_trace(
 
 
 def rnn_forward(
-    input: Any,  # noqa: A002 - mirrors nn.RNN.forward's argument name
+    input: Any,
     params: Mapping[str, Any],
     hx: Any = None,
     *,
@@ -298,7 +296,7 @@ def rnn_forward(
 
 
 def rnn_cell_forward(
-    input: Any,  # noqa: A002 - mirrors nn.RNNCell.forward's argument name
+    input: Any,
     hx: Any,
     weight_ih: Any,
     weight_hh: Any,
@@ -326,12 +324,12 @@ def rnn_cell_forward(
             f"input has inconsistent input_size: got {x.shape[-1]} expected {w_ih.shape[1]}"
         )
     batched = x.ndim == 2
-    h = np.zeros(x.shape[:-1] + (w_hh.shape[0],)) if hx is None else as_float64(hx)
+    h = np.zeros((*x.shape[:-1], w_hh.shape[0])) if hx is None else as_float64(hx)
     if h.ndim not in (1, 2):
         raise ValueError(f"RNNCell: Expected hidden to be 1D or 2D, got {h.ndim}D instead")
-    if h.shape != x.shape[:-1] + (w_hh.shape[0],):
+    if h.shape != (*x.shape[:-1], w_hh.shape[0]):
         raise ValueError(
-            f"hidden has shape {h.shape}, expected {x.shape[:-1] + (w_hh.shape[0],)}"
+            f"hidden has shape {h.shape}, expected {(*x.shape[:-1], w_hh.shape[0])}"
             + ("" if batched else " for unbatched input")
         )
     if (bias_ih is None) != (bias_hh is None):

@@ -23,8 +23,8 @@ from typing import Any, Literal
 
 import numpy as np
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as xnp
 from hypothesis.errors import InvalidArgument
+from hypothesis.extra import numpy as xnp
 
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.reference import Array
@@ -108,7 +108,9 @@ def rnn_configs(
             raise InvalidArgument(f"dropouts contains {p!r}; each must be in [0, 1]")
 
     # Drawn as "no bias?" so that it shrinks to nn.RNN's default, bias=True.
-    biases = st.booleans().map(lambda no_bias: not no_bias) if bias is None else _flags("bias", bias)
+    biases = (
+        st.booleans().map(lambda no_bias: not no_bias) if bias is None else _flags("bias", bias)
+    )
 
     @st.composite
     def draw_config(draw: st.DrawFn) -> RNNConfig:
@@ -182,7 +184,9 @@ def float_arrays(
     return draw_array()
 
 
-def rnn_parameters(config: RNNConfig, *, dtype: str = "float32") -> st.SearchStrategy[dict[str, Array]]:
+def rnn_parameters(
+    config: RNNConfig, *, dtype: str = "float32"
+) -> st.SearchStrategy[dict[str, Array]]:
     """Weights for ``config`` drawn from nn.RNN's U(-1/sqrt(H), 1/sqrt(H)), rounded to dtype.
 
     Values come from a NumPy generator seeded by a drawn integer (dense weights would
@@ -289,7 +293,9 @@ class RNNCase:
             "bidirectional" if c.bidirectional else "unidirectional",
             f"layers={c.num_layers}",
             "batch_first" if c.batch_first else "seq_first",
-            "unbatched" if self.batch_size is None else ("empty batch" if self.batch_size == 0 else "batched"),
+            "unbatched"
+            if self.batch_size is None
+            else ("empty batch" if self.batch_size == 0 else "batched"),
             "hx" if self.hx is not None else "no hx",
             "bias" if c.bias else "no bias",
             self.dtype,

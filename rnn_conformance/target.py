@@ -87,10 +87,18 @@ class Target:
             )
         return module
 
-    def load(self, module: torch.nn.Module, params: Mapping[str, np.ndarray], *, device: str, dtype: torch.dtype) -> None:
+    def load(
+        self,
+        module: torch.nn.Module,
+        params: Mapping[str, np.ndarray],
+        *,
+        device: str,
+        dtype: torch.dtype,
+    ) -> None:
         """Load reference weights into ``module`` through ``load_state_dict`` (strict)."""
         state = {
-            name: torch.as_tensor(value, dtype=dtype, device=device) for name, value in params.items()
+            name: torch.as_tensor(value, dtype=dtype, device=device)
+            for name, value in params.items()
         }
         try:
             module.load_state_dict(state, strict=True)
@@ -101,8 +109,18 @@ class Target:
             ) from exc
 
     def forward(self, module: torch.nn.Module, *args: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """Call ``module(*args)`` and check that it returned an ``(output, h_n)`` tensor pair."""
-        result = module(*args)
+        """Call ``module(*args)`` and check that it returned an ``(output, h_n)`` tensor pair.
+
+        An exception from the target becomes a :class:`TargetContractError` that names the
+        call, since every argument the properties pass is valid for nn.RNN.
+        """
+        try:
+            result = module(*args)
+        except Exception as exc:
+            shapes = ", ".join("None" if a is None else f"{tuple(a.shape)} {a.dtype}" for a in args)
+            raise TargetContractError(
+                f"{self.spec}.forward({shapes}) raised {type(exc).__name__}: {exc}"
+            ) from exc
         if not isinstance(result, tuple | list) or len(result) != 2:
             raise TargetContractError(
                 f"{self.spec}.forward returned {type(result).__name__}"

@@ -119,7 +119,9 @@ class Precision:
         u = unit_roundoff(name) + REFERENCE_ROUNDOFF
         tiny = _SMALLEST_NORMAL[name]
         if tf32 and name == "float32":
-            return cls(unit_roundoff("tf32") + REFERENCE_ROUNDOFF, u, "float32 (TF32 matmuls)", tiny)
+            return cls(
+                unit_roundoff("tf32") + REFERENCE_ROUNDOFF, u, "float32 (TF32 matmuls)", tiny
+            )
         return cls(u, u, name, tiny)
 
 
@@ -232,7 +234,7 @@ class Mismatch:
 
     def where(self, index: tuple[int, ...]) -> str:
         """Name each coordinate of ``index`` by its axis: ``(step=3, batch=0, unit=5)``."""
-        return "(" + ", ".join(f"{a}={i}" for a, i in zip(self.axes, index)) + ")"
+        return "(" + ", ".join(f"{a}={i}" for a, i in zip(self.axes, index, strict=False)) + ")"
 
     def __str__(self) -> str:
         return (
@@ -334,7 +336,12 @@ def assert_within(
 
 
 def assert_identical(
-    actual: NDArray[Any], expected: NDArray[Any], *, what: str, axes: tuple[str, ...], context: str = ""
+    actual: NDArray[Any],
+    expected: NDArray[Any],
+    *,
+    what: str,
+    axes: tuple[str, ...],
+    context: str = "",
 ) -> None:
     """Assert bitwise-equal values (NaN equal to NaN): for identities nn.RNN makes exact."""
     mismatch = find_mismatch(actual, expected, 0.0, what=what, axes=axes)

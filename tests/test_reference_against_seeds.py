@@ -4,18 +4,24 @@ import numpy as np
 import pytest
 import torch
 
-from rnn_conformance.known_cases import TUTORIAL_INPUT, bidirectional_tutorial_case, stacked_tutorial_case
+from rnn_conformance.known_cases import (
+    TUTORIAL_INPUT,
+    bidirectional_tutorial_case,
+    stacked_tutorial_case,
+)
 from rnn_conformance.reference import rnn_forward
 
 # Printed in seed 002 (four decimals), for input TUTORIAL_INPUT.
 STACKED_OUTPUT = [[[-0.7533, -0.7711], [-0.0566, -0.5960], [0.4324, -0.2908], [0.1563, -0.5152]]]
 STACKED_H_N = [[[-0.5297, 0.3551]], [[0.1563, -0.5152]]]
-BIDIRECTIONAL_OUTPUT = [[
-    [0.3924, 0.8146, -0.9355, -0.8353],
-    [0.4347, -0.0481, -0.1766, 0.2596],
-    [-0.1521, -0.3367, 0.8829, 0.0425],
-    [-0.5297, 0.3551, -0.2032, -0.7901],
-]]
+BIDIRECTIONAL_OUTPUT = [
+    [
+        [0.3924, 0.8146, -0.9355, -0.8353],
+        [0.4347, -0.0481, -0.1766, 0.2596],
+        [-0.1521, -0.3367, 0.8829, 0.0425],
+        [-0.5297, 0.3551, -0.2032, -0.7901],
+    ]
+]
 BIDIRECTIONAL_H_N = [[[-0.5297, 0.3551]], [[-0.9355, -0.8353]]]
 # Four printed decimals of inputs and weights, and of results: a few 1e-4 at most.
 PRINTED = 3e-4
@@ -75,10 +81,18 @@ def test_reference_matches_the_articles_manual_two_layer_loop():
     p = dict(rnn.named_parameters())
     with torch.no_grad():
         for idx, seq in enumerate(sequence):
-            hidden[0] = torch.tanh(seq @ p["weight_ih_l0"].T + p["bias_ih_l0"]
-                                   + hidden[0] @ p["weight_hh_l0"].T + p["bias_hh_l0"])
-            hidden[1] = torch.tanh(hidden[0] @ p["weight_ih_l1"].T + p["bias_ih_l1"]
-                                   + hidden[1] @ p["weight_hh_l1"].T + p["bias_hh_l1"])
+            hidden[0] = torch.tanh(
+                seq @ p["weight_ih_l0"].T
+                + p["bias_ih_l0"]
+                + hidden[0] @ p["weight_hh_l0"].T
+                + p["bias_hh_l0"]
+            )
+            hidden[1] = torch.tanh(
+                hidden[0] @ p["weight_ih_l1"].T
+                + p["bias_ih_l1"]
+                + hidden[1] @ p["weight_hh_l1"].T
+                + p["bias_hh_l1"]
+            )
             manual[idx] = hidden[1]
     out, hn = rnn_forward(sequence, p, torch.zeros(2, 4, 3))
     np.testing.assert_allclose(out, manual.numpy(), rtol=0, atol=1e-14)
@@ -97,9 +111,12 @@ def test_reference_is_not_the_documented_equivalent_for_stacked_layers():
         for t in range(4):
             prev = h.clone()
             for layer in range(2):
-                h[layer] = torch.tanh(x[t] @ p[f"weight_ih_l{layer}"].T + p[f"bias_ih_l{layer}"]
-                                      + prev[layer] @ p[f"weight_hh_l{layer}"].T
-                                      + p[f"bias_hh_l{layer}"])
+                h[layer] = torch.tanh(
+                    x[t] @ p[f"weight_ih_l{layer}"].T
+                    + p[f"bias_ih_l{layer}"]
+                    + prev[layer] @ p[f"weight_hh_l{layer}"].T
+                    + p[f"bias_hh_l{layer}"]
+                )
     _, hn = rnn_forward(x, p)
     with torch.no_grad():
         _, torch_hn = rnn(x)

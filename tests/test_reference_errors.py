@@ -9,7 +9,9 @@ from rnn_conformance.reference import infer_structure, rnn_cell_forward, rnn_for
 
 def params_for(config):
     rng = np.random.default_rng(0)
-    return {name: rng.uniform(-0.5, 0.5, shape) for name, shape in config.parameter_shapes().items()}
+    return {
+        name: rng.uniform(-0.5, 0.5, shape) for name, shape in config.parameter_shapes().items()
+    }
 
 
 P = params_for(RNNConfig(3, 4, num_layers=2, bidirectional=True))
@@ -24,7 +26,11 @@ P = params_for(RNNConfig(3, 4, num_layers=2, bidirectional=True))
         (np.zeros((0, 2, 3)), None, "sequence length to be larger than 0"),
         (np.zeros((5, 2, 3)), np.zeros((4, 4)), "hx should also be 3-D but got 2-D"),
         (np.zeros((5, 3)), np.zeros((4, 1, 4)), "hx should also be 2-D but got 3-D"),
-        (np.zeros((5, 2, 3)), np.zeros((2, 2, 4)), r"Expected hidden size \(4, 2, 4\), got \[2, 2, 4\]"),
+        (
+            np.zeros((5, 2, 3)),
+            np.zeros((2, 2, 4)),
+            r"Expected hidden size \(4, 2, 4\), got \[2, 2, 4\]",
+        ),
         (np.zeros((5, 2, 3)), np.zeros((4, 3, 4)), r"got \[4, 3, 4\]"),
         (np.zeros((5, 2, 3)), np.zeros((4, 2, 5)), r"got \[4, 2, 5\]"),
         (np.zeros((5, 3)), np.zeros((4, 5)), r"Expected hidden size \(4, 4\), got \[4, 5\]"),
@@ -45,7 +51,10 @@ def test_unknown_nonlinearity():
     [
         (lambda p: p.pop("weight_hh_l1_reverse"), "missing RNN parameter 'weight_hh_l1_reverse'"),
         (lambda p: p.pop("bias_ih_l0"), "missing RNN parameter 'bias_ih_l0'"),
-        (lambda p: p.update(weight_ih_l1=np.zeros((4, 4))), r"'weight_ih_l1' has shape \(4, 4\), expected \(4, 8\)"),
+        (
+            lambda p: p.update(weight_ih_l1=np.zeros((4, 4))),
+            r"'weight_ih_l1' has shape \(4, 4\), expected \(4, 8\)",
+        ),
         (lambda p: p.update(weight_xx_l0=np.zeros(1)), "unknown RNN parameter name 'weight_xx_l0'"),
         (lambda p: p.pop("weight_ih_l0"), "missing RNN parameter 'weight_ih_l0'"),
     ],
@@ -59,13 +68,21 @@ def test_inconsistent_parameters_name_the_culprit(mutate, message):
 
 def test_structure_is_inferred_from_names():
     s = infer_structure(P)
-    assert (s.input_size, s.hidden_size, s.num_layers, s.bias, s.bidirectional) == (3, 4, 2, True, True)
+    assert (s.input_size, s.hidden_size, s.num_layers, s.bias, s.bidirectional) == (
+        3,
+        4,
+        2,
+        True,
+        True,
+    )
 
 
 def test_cell_matches_one_step_of_a_one_layer_rnn():
     p = params_for(RNNConfig(3, 4))
     x, h = np.ones((2, 3)), np.full((2, 4), 0.3)
-    cell = rnn_cell_forward(x, h, p["weight_ih_l0"], p["weight_hh_l0"], p["bias_ih_l0"], p["bias_hh_l0"])
+    cell = rnn_cell_forward(
+        x, h, p["weight_ih_l0"], p["weight_hh_l0"], p["bias_ih_l0"], p["bias_hh_l0"]
+    )
     out, _ = rnn_forward(x[None], p, h[None])
     np.testing.assert_allclose(cell, out[0], rtol=0, atol=1e-15)
 

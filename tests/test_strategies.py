@@ -28,9 +28,15 @@ def test_configs_respect_bounds(config):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(max_input_size=0), dict(max_hidden_size=-1), dict(max_layers=1.5),
-     dict(nonlinearities=("gelu",)), dict(nonlinearities=()), dict(dropouts=(1.5,)),
-     dict(bias="yes")],
+    [
+        dict(max_input_size=0),
+        dict(max_hidden_size=-1),
+        dict(max_layers=1.5),
+        dict(nonlinearities=("gelu",)),
+        dict(nonlinearities=()),
+        dict(dropouts=(1.5,)),
+        dict(bias="yes"),
+    ],
 )
 def test_config_bounds_are_validated(kwargs):
     with pytest.raises(InvalidArgument):
@@ -55,8 +61,11 @@ def test_configs_shrink_to_the_simplest():
     ids=["hidden>32", "seq>40", "batch>8", "batch=0", "unbatched", "relu-large", "deep-bidir"],
 )
 def test_defaults_reach_large_and_edge_cases(condition):
-    find(rnn_cases(), condition,
-         settings=settings(max_examples=2000, database=None, phases=[Phase.generate]))
+    find(
+        rnn_cases(),
+        condition,
+        settings=settings(max_examples=2000, database=None, phases=[Phase.generate]),
+    )
 
 
 @settings(max_examples=50)

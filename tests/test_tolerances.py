@@ -26,12 +26,16 @@ def _ratio(module, dtype, low_dtype=None, *, seq_len, batch, seed):
     module = module.to(dtype)
     D = 2 if module.bidirectional else 1
     x = (torch.rand(seq_len, batch, module.input_size, generator=gen, dtype=dtype) * 2 - 1) * 3
-    h0 = torch.rand(D * module.num_layers, batch, module.hidden_size, generator=gen, dtype=dtype) - 0.5
+    h0 = (
+        torch.rand(D * module.num_layers, batch, module.hidden_size, generator=gen, dtype=dtype)
+        - 0.5
+    )
     run = module if low_dtype is None else copy.deepcopy(module).to(low_dtype)
     with torch.no_grad():
         out, _ = run(x.to(run.weight_ih_l0.dtype), h0.to(run.weight_ih_l0.dtype))
-    ref, _, trace = rnn_forward_trace(x, dict(module.named_parameters()), h0,
-                                      nonlinearity=module.nonlinearity)
+    ref, _, trace = rnn_forward_trace(
+        x, dict(module.named_parameters()), h0, nonlinearity=module.nonlinearity
+    )
     bounds = forward_error_bounds(trace, Precision.of(dtype), batched=True, batch_first=False)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.abs(out.double().numpy() - ref) / (SAFETY * bounds.output)
@@ -44,7 +48,7 @@ def module_settings(min_hidden=1):
 
 def _module_settings(min_hidden):
     return st.builds(
-    dict,
+        dict,
         input_size=st.integers(1, 48),
         hidden_size=st.integers(min_hidden, 64),
         num_layers=st.integers(1, 3),
@@ -55,15 +59,26 @@ def _module_settings(min_hidden):
 
 # A single output value may round the same in bfloat16 by luck; with at least a few
 # dozen outputs some always differ visibly. The suite's properties see many examples.
-LOW_PRECISION_SIZES = dict(kwargs=module_settings(min_hidden=4), seq_len=st.integers(4, 40),
-                           batch=st.integers(2, 6), seed=st.integers(0, 99))
+LOW_PRECISION_SIZES = dict(
+    kwargs=module_settings(min_hidden=4),
+    seq_len=st.integers(4, 40),
+    batch=st.integers(2, 6),
+    seed=st.integers(0, 99),
+)
 
 
 @settings(max_examples=30, deadline=None)
-@given(kwargs=module_settings(), seq_len=st.integers(1, 40), batch=st.integers(1, 6), seed=st.integers(0, 99))
+@given(
+    kwargs=module_settings(),
+    seq_len=st.integers(1, 40),
+    batch=st.integers(1, 6),
+    seed=st.integers(0, 99),
+)
 def test_float32_nn_rnn_stays_well_inside_the_bound(kwargs, seq_len, batch, seed):
     torch.manual_seed(seed)
-    assert _ratio(torch.nn.RNN(**kwargs), torch.float32, seq_len=seq_len, batch=batch, seed=seed) < 0.5
+    assert (
+        _ratio(torch.nn.RNN(**kwargs), torch.float32, seq_len=seq_len, batch=batch, seed=seed) < 0.5
+    )
 
 
 @settings(max_examples=30, deadline=None)
@@ -71,7 +86,9 @@ def test_float32_nn_rnn_stays_well_inside_the_bound(kwargs, seq_len, batch, seed
 def test_bfloat16_arithmetic_in_a_float32_module_exceeds_the_bound(kwargs, seq_len, batch, seed):
     torch.manual_seed(seed)
     module = torch.nn.RNN(**kwargs)
-    assert _ratio(module, torch.float32, torch.bfloat16, seq_len=seq_len, batch=batch, seed=seed) > 1
+    assert (
+        _ratio(module, torch.float32, torch.bfloat16, seq_len=seq_len, batch=batch, seed=seed) > 1
+    )
 
 
 @settings(max_examples=15, deadline=None)
@@ -95,8 +112,14 @@ def test_mismatch_report_names_location_error_and_bound():
     actual[2, 1, 3] = 1e-3
     actual[0, 0, 0] = 5e-4
     with pytest.raises(ToleranceError) as info:
-        assert_within(actual, expected, 1e-5, what="output", axes=("step", "batch", "unit"),
-                      context="ctx line")
+        assert_within(
+            actual,
+            expected,
+            1e-5,
+            what="output",
+            axes=("step", "batch", "unit"),
+            context="ctx line",
+        )
     text = str(info.value)
     assert "ctx line" in text
     assert "2 of 24 elements outside tolerance" in text

@@ -29,8 +29,14 @@ def test_batch_first_is_a_transpose(suite, device, case):
         other.output.transpose(1, 0, 2), other.h_n, other.output_tensor, other.h_n_tensor
     )
     target(
-        assert_runs_agree(suite, case, device, run, transposed_back,
-                          claim="batch_first transposes input and output, not h_n"),
+        assert_runs_agree(
+            suite,
+            case,
+            device,
+            run,
+            transposed_back,
+            claim="batch_first transposes input and output, not h_n",
+        ),
         label="difference / allowed",
     )
 
@@ -53,8 +59,14 @@ def test_unbatched_equals_batched_of_one(suite, device, case):
         batched_run.h_n_tensor,
     )
     target(
-        assert_runs_agree(suite, case, device, run, squeezed,
-                          claim="unbatched input equals batched input with N=1, squeezed"),
+        assert_runs_agree(
+            suite,
+            case,
+            device,
+            run,
+            squeezed,
+            claim="unbatched input equals batched input with N=1, squeezed",
+        ),
         label="difference / allowed",
     )
 
@@ -69,5 +81,4 @@ def test_missing_hx_equals_zeros(suite, device, case):
     with_none = run_target(suite, omitted, device, module=module)
     without_arg = run_target(suite, omitted, device, module=module, pass_hx=False)
     for run, how in ((with_none, "hx=None"), (without_arg, "no hx argument")):
-        assert_runs_agree(suite, zeros, device, run, with_zeros,
-                          claim=f"{how} equals hx=zeros")
+        assert_runs_agree(suite, zeros, device, run, with_zeros, claim=f"{how} equals hx=zeros")

@@ -1,0 +1,61 @@
+"""Each deliberately broken RNN in broken_rnns.py fails the properties that guard its bug."""
+
+from pathlib import Path
+
+import pytest
+
+CASES = [
+    ("HiddenStateBatchFirstRNN", "test_output_and_h_n_shapes", "returned h_n with shape"),
+    (
+        "BFloat16InsideRNN",
+        "test_output_and_h_n_match_reference",
+        "differs from the float64 reference",
+    ),
+    (
+        "Float32InsideRNN",
+        "test_output_and_h_n_match_reference",
+        "differs from the float64 reference",
+    ),
+    ("IgnoresHxRNN", "test_output_and_h_n_match_reference", "differs from the float64 reference"),
+    (
+        "UnreversedReverseRNN",
+        "test_output_and_h_n_match_reference",
+        "differs from the float64 reference",
+    ),
+    (
+        "UnreversedReverseRNN",
+        "test_bidirectional_output_ends_are_last_layer_h_n",
+        "reverse direction's final state is not at output[0]",
+    ),
+    (
+        "PerturbedHiddenStateRNN",
+        "test_unidirectional_last_output_is_last_layer_h_n",
+        "output[-1] != h_n[-1]",
+    ),
+    (
+        "WrongStackingRNN",
+        "test_output_and_h_n_match_reference",
+        "differs from the float64 reference",
+    ),
+    ("ReturnsOutputOnlyRNN", "test_missing_hx_equals_zeros", "expected a pair (output, h_n)"),
+]
+
+
+@pytest.mark.parametrize(("impl", "prop", "message"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_broken_implementation_fails_its_property(pytester, monkeypatch, impl, prop, message):
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    result = pytester.runpytest_subprocess(
+        "--pyargs",
+        "rnn_conformance.properties",
+        "-p",
+        "no:cacheprovider",
+        "--hypothesis-profile=ci",
+        "--rnn-impl",
+        f"broken_rnns:{impl}",
+        "-k",
+        prop,
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) >= 1, result.stdout.str()[-3000:]
+    assert message in result.stdout.str()
+    assert "INTERNALERROR" not in result.stdout.str()
