@@ -302,6 +302,25 @@ class RNNCase:
         ]
         return ", ".join(parts)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis prints falsifying examples through this hook: show the config and
+        # the values in full when small enough to paste, summarised when not.
+        arrays = {"input": self.input, "hx": self.hx, **self.params}
+        lines = [
+            f"RNNCase({self.config!r}, dtype={self.dtype!r}, seq_len={self.seq_len}, "
+            f"batch_size={self.batch_size}, memory_layout={self.memory_layout!r},"
+        ]
+        for name, value in arrays.items():
+            text = (
+                "None"
+                if value is None
+                else np.array2string(
+                    value, threshold=64, floatmode="unique", separator=", ", max_line_width=100
+                )
+            )
+            lines.append(f"  {name}=" + text.replace("\n", "\n    ") + ",")
+        printer.text("\n".join(lines) + "\n)")
+
     def with_(self, **changes: Any) -> RNNCase:
         """A copy with fields replaced (``dataclasses.replace``)."""
         return replace(self, **changes)
