@@ -116,3 +116,47 @@ def _manual_forward(module, input, hx, *, reverse_time, stack_input=True):
         output = output.squeeze(1 if not module.batch_first else 0)
         h_n = h_n.squeeze(1)
     return output, h_n
+
+
+class NarrowInitRNN(nn.RNN):
+    """Initialises from U(-k/2, k/2) instead of U(-k, k)."""
+
+    def reset_parameters(self):
+        k = 0.5 / self.hidden_size**0.5
+        for weight in self.parameters():
+            nn.init.uniform_(weight, -k, k)
+
+
+class NormalInitRNN(nn.RNN):
+    """Initialises from a normal distribution with U(-k, k)'s variance, clipped to [-k, k]."""
+
+    def reset_parameters(self):
+        k = 1 / self.hidden_size**0.5
+        for weight in self.parameters():
+            with torch.no_grad():
+                weight.normal_(0, k / 3**0.5).clamp_(-k, k)
+
+
+class MutatesInputRNN(nn.RNN):
+    """Scales its input in place (a classic fused-kernel bug)."""
+
+    def forward(self, input, hx=None):
+        result = super().forward(input, hx)
+        input.mul_(1.0)
+        input.add_(0.0 if input.numel() == 0 else 1e-3)
+        return result
+
+
+class LeaksFutureRNN(nn.RNN):
+    """Adds a trace of the next step's output to each step (non-causal smoothing)."""
+
+    def forward(self, input, hx=None):
+        output, h_n = super().forward(input, hx)
+        if self.bidirectional:
+            return output, h_n
+        axis = 1 if (self.batch_first and input.dim() == 3) else 0
+        if output.shape[axis] > 1:
+            nxt = torch.roll(output, -1, dims=axis).narrow(axis, 0, output.shape[axis] - 1)
+            head = output.narrow(axis, 0, output.shape[axis] - 1) + 1e-3 * nxt
+            output = torch.cat([head, output.narrow(axis, output.shape[axis] - 1, 1)], dim=axis)
+        return output, h_n

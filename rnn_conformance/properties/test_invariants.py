@@ -1,0 +1,56 @@
+"""Behaviour every user relies on: output ranges, determinism, inputs left untouched.
+
+tanh outputs lie in [-1, 1] and relu outputs are >= 0 (exactly, no tolerance); two
+calls on the same inputs in eval mode agree bit for bit; ``input`` and ``hx`` hold the
+same values after the call as before.
+"""
+
+import numpy as np
+import torch
+from hypothesis import given
+
+from rnn_conformance.harness import build_module, observe, run_target, to_tensor
+from rnn_conformance.strategies import memory_layouts, rnn_cases
+from rnn_conformance.tolerances import assert_identical
+
+
+@given(case=rnn_cases())
+def test_outputs_stay_in_the_nonlinearity_range(suite, device, case):
+    observe(case, device)
+    run = run_target(suite, case, device)
+    low, high = (-1.0, 1.0) if case.config.nonlinearity == "tanh" else (0.0, np.inf)
+    for name, values in (("output", run.output), ("h_n", run.h_n)):
+        bad = (values < low) | (values > high) | np.isnan(values)
+        assert not bad.any(), (
+            f"{bad.sum()} {name} values outside [{low}, {high}] for "
+            f"{case.config.nonlinearity}, e.g. {values[bad][:3]}\n  {case.describe()}"
+        )
+
+
+@given(case=rnn_cases())
+def test_repeated_calls_are_deterministic(suite, device, case):
+    observe(case, device)
+    module = build_module(suite, case, device)
+    first = run_target(suite, case, device, module=module)
+    second = run_target(suite, case, device, module=module)
+    for name, a, b in (("output", first.output, second.output), ("h_n", first.h_n, second.h_n)):
+        assert_identical(
+            b,
+            a,
+            what=name,
+            axes=tuple(f"dim{i}" for i in range(a.ndim)),
+            context=f"a second identical call changed {name}\n  {case.describe()}",
+        )
+
+
+@given(case=rnn_cases(allow_none_hx=False, layouts=memory_layouts()))
+def test_forward_does_not_modify_input_or_hx(suite, device, case):
+    observe(case, device)
+    module = build_module(suite, case, device)
+    x = to_tensor(case.input, dtype=case.dtype, device=device, memory_layout=case.memory_layout)
+    hx = to_tensor(case.hx, dtype=case.dtype, device=device, memory_layout=case.memory_layout)
+    before = (x.clone(), hx.clone())
+    with torch.no_grad():
+        suite.target.forward(module, x, hx)
+    assert torch.equal(x, before[0]), f"forward modified its input\n  {case.describe()}"
+    assert torch.equal(hx, before[1]), f"forward modified hx\n  {case.describe()}"

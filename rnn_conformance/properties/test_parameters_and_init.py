@@ -1,0 +1,98 @@
+"""Construction: parameter names, order, shapes, dtype and device; attributes; initialisation.
+
+Initialisation must be U(-k, k), k = 1/sqrt(hidden_size), for every parameter (biases
+included). Checked two ways on the pooled values w/k: none outside [-1, 1], and the
+Kolmogorov-Smirnov distance to U(-1, 1) below the Dvoretzky-Kiefer-Wolfowitz bound
+sqrt(ln(2/alpha) / (2n)) with alpha = 1e-8 per example, so with at most 100 examples
+per run the false-alarm probability is at most 1e-6. Too narrow, too wide and
+non-uniform draws fail (a large fixed configuration gives the test its power).
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import example, given
+
+from rnn_conformance.config import RNNConfig
+from rnn_conformance.harness import TORCH_DTYPES
+from rnn_conformance.strategies import rnn_configs
+
+FALSE_ALARM_PER_EXAMPLE = 1e-8
+LARGE = RNNConfig(input_size=64, hidden_size=128, num_layers=2, bidirectional=True)
+
+
+def _build(suite, config, device, dtype="float32"):
+    return suite.target.build(config, device=device, dtype=TORCH_DTYPES[dtype])
+
+
+@given(config=rnn_configs())
+def test_parameters_have_nn_rnn_names_order_shapes_dtype_and_device(suite, device, config):
+    for dtype in ("float32", "float64"):
+        module = _build(suite, config, device, dtype)
+        params = dict(module.named_parameters())
+        assert list(params) == config.parameter_names(), (
+            f"parameters {list(params)} != nn.RNN's {config.parameter_names()} for "
+            f"{config.describe()}"
+        )
+        for name, shape in config.parameter_shapes().items():
+            p = params[name]
+            assert tuple(p.shape) == shape, f"{name} has shape {tuple(p.shape)}, expected {shape}"
+            assert p.dtype == TORCH_DTYPES[dtype], f"{name} has dtype {p.dtype}, asked {dtype}"
+            assert p.device.type == torch.device(device).type, f"{name} is on {p.device}"
+
+
+@given(config=rnn_configs())
+def test_constructor_arguments_are_exposed_as_attributes(suite, device, config):
+    module = _build(suite, config, device)
+    for name, value in config.constructor_kwargs().items():
+        assert getattr(module, name, "<missing>") == value, (
+            f"attribute {name} is {getattr(module, name, '<missing>')!r}, expected {value!r}"
+        )
+
+
+@given(config=rnn_configs())
+@example(config=LARGE)
+def test_initialisation_is_uniform_within_one_over_sqrt_hidden(suite, device, config):
+    module = _build(suite, config, device, "float64")
+    k = 1 / math.sqrt(config.hidden_size)
+    values = np.sort(
+        np.concatenate([p.detach().cpu().numpy().ravel() for p in module.parameters()]) / k
+    )
+    n = values.size
+    outside = np.abs(values) > 1
+    assert not outside.any(), (
+        f"{outside.sum()} of {n} initial values outside [-k, k], k=1/sqrt({config.hidden_size});"
+        f" extremes {values[0] * k:.6g}, {values[-1] * k:.6g}"
+    )
+    cdf = (values + 1) / 2
+    ks = max(np.max(np.arange(1, n + 1) / n - cdf), np.max(cdf - np.arange(n) / n))
+    allowed = math.sqrt(math.log(2 / FALSE_ALARM_PER_EXAMPLE) / (2 * n))
+    assert ks <= allowed, (
+        f"initial values are not U(-k, k): KS distance {ks:.4f} > {allowed:.4f} "
+        f"(n={n}, false-alarm rate {FALSE_ALARM_PER_EXAMPLE:g}) for {config.describe()}"
+    )
+
+
+BAD_CONSTRUCTOR_ARGUMENTS = [
+    (dict(nonlinearity="gelu"), ValueError),
+    (dict(dropout=-0.1), ValueError),
+    (dict(dropout=1.5), ValueError),
+    (dict(hidden_size=0), ValueError),
+    (dict(hidden_size=-3), ValueError),
+    (dict(num_layers=0), ValueError),
+    (dict(hidden_size=4.5), TypeError),
+    (dict(input_size=2.0), TypeError),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    BAD_CONSTRUCTOR_ARGUMENTS,
+    ids=[f"{next(iter(c))}={next(iter(c.values()))}" for c, _ in BAD_CONSTRUCTOR_ARGUMENTS],
+)
+def test_bad_constructor_arguments_raise_like_nn_rnn(suite, device, change, error):
+    kwargs = {"input_size": 3, "hidden_size": 4, "num_layers": 2, **change}
+    with pytest.raises(error):
+        suite.target.factory(**kwargs, device=device, dtype=torch.float32)
