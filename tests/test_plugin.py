@@ -57,7 +57,7 @@ def test_every_property_is_parametrised_by_device(pytester):
     result = pytester.runpytest_subprocess(*PROPERTIES, "--co", "-q", "--device=cpu,cpu")
     ids = [line for line in result.stdout.lines if "::test_" in line]
     assert ids
-    assert all(line.endswith("[cpu]") for line in ids)
+    assert all("[cpu" in line for line in ids)
 
 
 def test_ci_profile_is_loaded_when_ci_is_set(pytester, monkeypatch):
