@@ -79,7 +79,7 @@ class ReturnsOutputOnlyRNN(nn.RNN):
         return super().forward(input, hx)[0]
 
 
-def _manual_forward(module, input, hx, *, reverse_time, stack_input=True):
+def _manual_forward(module, input, hx, *, reverse_time, stack_input=True, act=None):
     batched = input.dim() == 3
     x = input if batched else input.unsqueeze(1 if not module.batch_first else 0)
     if module.batch_first:
@@ -90,7 +90,8 @@ def _manual_forward(module, input, hx, *, reverse_time, stack_input=True):
         hx = x.new_zeros(D * module.num_layers, batch, module.hidden_size)
     elif not batched:
         hx = hx.unsqueeze(1)
-    act = torch.tanh if module.nonlinearity == "tanh" else torch.relu
+    if act is None:
+        act = torch.tanh if module.nonlinearity == "tanh" else torch.relu
     layer_input, finals = x, []
     for layer in range(module.num_layers):
         outs = []
@@ -160,3 +161,91 @@ class LeaksFutureRNN(nn.RNN):
             head = output.narrow(axis, 0, output.shape[axis] - 1) + 1e-3 * nxt
             output = torch.cat([head, output.narrow(axis, output.shape[axis] - 1, 1)], dim=axis)
         return output, h_n
+
+
+class ReshapeNotTransposeRNN(nn.RNN):
+    """Converts batch_first input with reshape instead of transpose (scrambles the data)."""
+
+    def forward(self, input, hx=None):
+        if not (self.batch_first and input.dim() == 3):
+            return super().forward(input, hx)
+        batch, steps = input.shape[:2]
+        self.batch_first = False
+        try:
+            output, h_n = super().forward(input.reshape(steps, batch, -1), hx)
+        finally:
+            self.batch_first = True
+        return output.reshape(batch, steps, -1), h_n
+
+
+class UnbatchedStepsAsBatchRNN(nn.RNN):
+    """Treats unbatched (L, H_in) input as L sequences of length 1, each starting from hx."""
+
+    def forward(self, input, hx=None):
+        if input.dim() != 2:
+            return super().forward(input, hx)
+        steps = input.shape[0]
+        if hx is not None:
+            hx = hx.unsqueeze(1).expand(-1, steps, -1).contiguous()
+        output, h_n = super().forward(input.unsqueeze(1 if self.batch_first else 0), hx)
+        return output.squeeze(1 if self.batch_first else 0), h_n[:, -1]
+
+
+class StatefulWhenHxMissingRNN(nn.RNN):
+    """Starts from the previous call's h_n when hx is omitted (a 'stateful' RNN)."""
+
+    def forward(self, input, hx=None):
+        previous = getattr(self, "_last_h_n", None)
+        if hx is None and previous is not None and previous.shape[1:] == (
+            self._hidden_shape(input)[1:]
+        ):
+            hx = previous
+        output, h_n = super().forward(input, hx)
+        self._last_h_n = h_n.detach()
+        return output, h_n
+
+    def _hidden_shape(self, input):
+        batch = () if input.dim() == 2 else (input.shape[0 if self.batch_first else 1],)
+        return (self.num_layers * (2 if self.bidirectional else 1), *batch, self.hidden_size)
+
+
+class IgnoresFactoryDtypeRNN(nn.RNN):
+    """Drops the dtype factory argument: parameters are always float32."""
+
+    def __init__(self, *args, dtype=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+class KeepProbabilityDropoutRNN(nn.RNN):
+    """Exposes dropout as a keep probability (TensorFlow 1's keep_prob), i.e. 1 - p."""
+
+    def __init__(self, *args, dropout=0.0, **kwargs):
+        super().__init__(*args, dropout=dropout, **kwargs)
+        self.dropout = 1.0 - dropout
+
+
+class ClampsDropoutRNN(nn.RNN):
+    """Clamps dropout into [0, 1] instead of rejecting it."""
+
+    def __init__(self, *args, dropout=0.0, **kwargs):
+        super().__init__(*args, dropout=min(max(float(dropout), 0.0), 1.0), **kwargs)
+
+
+class LeakyReluRNN(nn.RNN):
+    """Uses leaky_relu for nonlinearity='relu' (negative outputs leak through)."""
+
+    def forward(self, input, hx=None):
+        if self.nonlinearity != "relu":
+            return super().forward(input, hx)
+        leaky = torch.nn.functional.leaky_relu
+        return _manual_forward(self, input, hx, reverse_time=True, act=leaky)
+
+
+class NondeterministicRNN(nn.RNN):
+    """Adds a one-ulp random perturbation, like a kernel with unordered atomic reductions."""
+
+    def forward(self, input, hx=None):
+        output, h_n = super().forward(input, hx)
+        flips = torch.rand(output.shape, device=output.device) < 0.5
+        toward = torch.where(flips, 2.0, -2.0).to(output.dtype)
+        return torch.where(flips, torch.nextafter(output, toward), output), h_n

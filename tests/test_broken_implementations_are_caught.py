@@ -42,6 +42,19 @@ CASES = [
     ("NormalInitRNN", "test_initialisation_is_uniform", "initial values are not U(-k, k)"),
     ("MutatesInputRNN", "test_forward_does_not_modify", "forward modified its input"),
     ("LeaksFutureRNN", "test_outputs_do_not_depend_on_the_future", "(causality)"),
+    ("ReshapeNotTransposeRNN", "test_batch_first_is_a_transpose", "batch_first transposes"),
+    (
+        "UnbatchedStepsAsBatchRNN",
+        "test_unbatched_equals_batched_of_one",
+        "unbatched input equals batched input",
+    ),
+    ("StatefulWhenHxMissingRNN", "test_missing_hx_equals_zeros", "equals hx=zeros"),
+    ("IgnoresFactoryDtypeRNN", "test_parameters_have_nn_rnn_names", "has dtype torch.float32"),
+    ("KeepProbabilityDropoutRNN", "test_constructor_arguments_are_exposed", "attribute dropout is"),
+    ("ClampsDropoutRNN", "test_bad_constructor_arguments_raise", "DID NOT RAISE"),
+    ("LeakyReluRNN", "test_outputs_stay_in_the_nonlinearity_range", "values outside [0.0, inf]"),
+    ("NondeterministicRNN", "test_repeated_calls_are_deterministic", "a second identical call"),
+    ("IgnoresHxRNN", "test_chunked_evaluation_equals_whole_sequence", "running chunks split"),
 ]
 
 
