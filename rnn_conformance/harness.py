@@ -14,13 +14,20 @@ from typing import Any
 
 import numpy as np
 import torch
-from hypothesis import event, note
+from hypothesis import assume, event, note
 
+from rnn_conformance.backprop import Gradients, gradients_from_trace
 from rnn_conformance.devices import TF32Policy
 from rnn_conformance.reference import Array, as_float64, rnn_forward_trace
 from rnn_conformance.strategies import MemoryLayout, RNNCase
 from rnn_conformance.target import Target, TargetContractError
-from rnn_conformance.tolerances import ForwardBounds, Precision, assert_within, forward_error_bounds
+from rnn_conformance.tolerances import (
+    ForwardBounds,
+    Precision,
+    assert_within,
+    forward_error_bounds,
+    gradient_error_bounds,
+)
 
 TORCH_DTYPES = {
     "float64": torch.float64,
@@ -40,10 +47,23 @@ HIDDEN_AXES = {True: ("layer*direction", "batch", "unit"), False: ("layer*direct
 
 @dataclass(frozen=True)
 class Suite:
-    """What every property needs besides its case: the target and the TF32 policy."""
+    """What every property needs besides its case: the targets, TF32 policy, capabilities.
+
+    ``cell_target`` is the nn.RNNCell-like implementation for the cell properties;
+    ``unsupported`` the capabilities the target declared it lacks
+    (see :mod:`rnn_conformance.capabilities`).
+    """
 
     target: Target
     tf32: TF32Policy
+    cell_target: Target | None = None
+    unsupported: frozenset[str] = frozenset()
+
+    def supports(self, case: RNNCase) -> bool:
+        """Whether the case's dtype and input rank are within the declared capabilities."""
+        if case.dtype == "float64" and "float64" in self.unsupported:
+            return False
+        return case.batched or "unbatched" not in self.unsupported
 
 
 def to_tensor(
@@ -85,8 +105,13 @@ class TargetRun:
     h_n_tensor: torch.Tensor
 
 
-def observe(case: RNNCase, device: str) -> None:
-    """Record the case for Hypothesis: an ``event`` for coverage, a ``note`` for reports."""
+def observe(suite: Suite, case: RNNCase, device: str) -> None:
+    """Start a property's example: gate, then record the case for Hypothesis.
+
+    Rejects (``assume``) a case the target declared unsupported (float64, unbatched);
+    otherwise records an ``event`` for coverage statistics and a ``note`` for reports.
+    """
+    assume(suite.supports(case))
     event(case.label())
     note(f"device={device}\n  {case.describe()}")
 
@@ -277,3 +302,126 @@ def _assert_output_and_h_n(
             context=context,
         ),
     )
+
+
+def run_target_gradients(
+    suite: Suite,
+    case: RNNCase,
+    device: str,
+    grad_output: Array,
+    grad_h_n: Array,
+    *,
+    module: torch.nn.Module | None = None,
+) -> dict[str, Array]:
+    """Gradients of ``sum(grad_output * output) + sum(grad_h_n * h_n)`` by the target's autograd.
+
+    Keys: ``input``, ``hx`` (when the case has one) and every parameter name. A gradient
+    that autograd cannot reach (``None``) is a :class:`TargetContractError`.
+    """
+    module = build_module(suite, case, device) if module is None else module
+    x = to_tensor(case.input, dtype=case.dtype, device=device, memory_layout=case.memory_layout)
+    leaves = {"input": x.requires_grad_()}
+    hx = None
+    if case.hx is not None:
+        hx = to_tensor(case.hx, dtype=case.dtype, device=device, memory_layout=case.memory_layout)
+        leaves["hx"] = hx.requires_grad_()
+    leaves.update(dict(module.named_parameters()))
+    output, h_n = suite.target.forward(module, x, hx)
+    check_result(suite, case, device, output, h_n)
+    seeds = (
+        to_tensor(grad_output, dtype=case.dtype, device=device),
+        to_tensor(grad_h_n, dtype=case.dtype, device=device),
+    )
+    try:
+        grads = torch.autograd.grad((output, h_n), list(leaves.values()), seeds, allow_unused=True)
+    except RuntimeError as exc:
+        raise TargetContractError(
+            f"{suite.target.spec}: autograd through forward failed: {exc}"
+        ) from exc
+    missing = [name for name, grad in zip(leaves, grads, strict=True) if grad is None]
+    if missing:
+        raise TargetContractError(
+            f"{suite.target.spec}: (output, h_n) does not depend on {missing} under autograd "
+            "(detached, or not registered as parameters)"
+        )
+    return {name: as_float64(grad) for name, grad in zip(leaves, grads, strict=True)}
+
+
+def reference_gradients(
+    case: RNNCase, precision: Precision, grad_output: Array, grad_h_n: Array
+) -> tuple[dict[str, Array], dict[str, Array]]:
+    """The reference's gradients (as :func:`run_target_gradients`) and their error bounds."""
+    _, _, trace = rnn_forward_trace(
+        case.input,
+        case.params,
+        case.hx,
+        nonlinearity=case.config.nonlinearity,
+        batch_first=case.config.batch_first,
+    )
+    layout = {"batched": case.batched, "batch_first": case.config.batch_first}
+    exact = gradients_from_trace(trace, grad_output, grad_h_n, bias=case.config.bias, **layout)
+    forward = forward_error_bounds(trace, precision, **layout)
+    bounds = gradient_error_bounds(
+        trace, forward, grad_output, grad_h_n, precision, bias=case.config.bias, **layout
+    )
+
+    def flatten(g: Gradients) -> dict[str, Array]:
+        hx = {} if case.hx is None else {"hx": g.hx}
+        return {"input": g.input, **hx, **g.params}
+
+    return flatten(exact), flatten(bounds)
+
+
+CELL_PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def cell_params(case: RNNCase) -> dict[str, Array]:
+    """The case's layer-0 forward weights under nn.RNNCell's parameter names."""
+    return {
+        name: case.params[f"{name}_l0"] for name in CELL_PARAMETERS if f"{name}_l0" in case.params
+    }
+
+
+def build_cell(suite: Suite, case: RNNCase, device: str) -> torch.nn.Module:
+    """Construct the cell target for the case's sizes with its layer-0 weights, eval mode."""
+    if suite.cell_target is None:
+        raise TargetContractError("no cell target configured (--rnn-cell-impl)")
+    c = case.config
+    dtype = TORCH_DTYPES[case.dtype]
+    module = suite.cell_target.build_with(
+        dict(
+            input_size=c.input_size,
+            hidden_size=c.hidden_size,
+            bias=c.bias,
+            nonlinearity=c.nonlinearity,
+        ),
+        device=device,
+        dtype=dtype,
+    )
+    suite.cell_target.load(module, cell_params(case), device=device, dtype=dtype)
+    return module.eval()
+
+
+def run_cell_target(
+    suite: Suite,
+    case: RNNCase,
+    device: str,
+    x: Array,
+    h: Array | None,
+    *,
+    module: torch.nn.Module | None = None,
+) -> Array:
+    """One step of the cell target on ``x`` ((N, H_in) or (H_in,)) from ``h`` (or None)."""
+    module = build_cell(suite, case, device) if module is None else module
+    assert suite.cell_target is not None
+    args: list[Any] = [to_tensor(x, dtype=case.dtype, device=device)]
+    args.append(None if h is None else to_tensor(h, dtype=case.dtype, device=device))
+    with torch.no_grad():
+        result = suite.cell_target.call(module, *args)
+    expected = (*x.shape[:-1], case.config.hidden_size)
+    if tuple(result.shape) != expected or result.dtype != TORCH_DTYPES[case.dtype]:
+        raise TargetContractError(
+            f"{suite.cell_target.spec} returned {tuple(result.shape)} {result.dtype} for input "
+            f"{x.shape}, expected {expected} {TORCH_DTYPES[case.dtype]}"
+        )
+    return as_float64(result)

@@ -11,6 +11,9 @@ Options:
     ``--device cpu|cuda|cuda:N|all``  devices every property runs on (default cpu, or
                                 ``RNN_CONFORMANCE_DEVICE``); a comma list is accepted
     ``--allow-tf32``            leave TF32 on for CUDA and widen float32 tolerances
+    ``--rnn-cell-impl module:attr``  the RNNCell under test (default ``torch.nn:RNNCell``)
+    ``--rnn-unsupported a,b``   capabilities the target lacks (see ``capabilities``)
+    ``--rnn-skips FILE``        node ids (or substrings) of properties to skip
 
 Profiles (``--hypothesis-profile``): ``dev`` (10 examples), ``default`` (100),
 ``ci`` (derandomized, ``print_blob``, no database; loaded when ``CI`` is set) and
@@ -21,15 +24,25 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import pytest
 from hypothesis import settings
 
+from rnn_conformance.capabilities import (
+    CAPABILITIES,
+    CapabilityError,
+    declared_by_target,
+    parse_capabilities,
+    read_skips_file,
+    skip_reason,
+)
 from rnn_conformance.devices import DeviceUnavailableError, TF32Policy, parse_devices
 from rnn_conformance.harness import Suite
-from rnn_conformance.target import DEFAULT_TARGET, Target, TargetSpecError
+from rnn_conformance.target import DEFAULT_CELL_TARGET, DEFAULT_TARGET, Target, TargetSpecError
 
 IMPL_ENV = "RNN_CONFORMANCE_IMPL"
+CELL_ENV = "RNN_CONFORMANCE_CELL_IMPL"
 DEVICE_ENV = "RNN_CONFORMANCE_DEVICE"
 
 # Every profile disables the per-example deadline: building an RNN and a first call on
@@ -44,6 +57,7 @@ settings.register_profile("thorough", max_examples=1000, deadline=None)
 
 _SUITE = pytest.StashKey[Suite]()
 _DEVICES = pytest.StashKey[list[str]]()
+_SKIPS = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,6 +74,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="DEVICES",
         help=f"cpu, cuda, cuda:N, all, or a comma list (default ${DEVICE_ENV} or cpu).",
+    )
+    group.addoption(
+        "--rnn-cell-impl",
+        default=None,
+        metavar="MODULE:ATTR",
+        help=f"RNNCell implementation under test (default ${CELL_ENV} or {DEFAULT_CELL_TARGET}).",
+    )
+    group.addoption(
+        "--rnn-unsupported",
+        default="",
+        metavar="CAPABILITIES",
+        help="Comma list of capabilities the target lacks: " + ", ".join(CAPABILITIES) + ".",
+    )
+    group.addoption(
+        "--rnn-skips",
+        default=None,
+        metavar="FILE",
+        help="File of property node ids (or substrings) to skip, one per line.",
     )
     group.addoption(
         "--allow-tf32",
@@ -80,11 +112,36 @@ def pytest_configure(config: pytest.Config) -> None:
         settings.load_profile(
             "ci" if os.environ.get("CI", "").lower() in ("1", "true") else "default"
         )
-    spec = _target_spec(config)
+    config.addinivalue_line(
+        "markers",
+        "rnn_requires(*capabilities): the property needs these target capabilities "
+        "(skipped, with the reason, when the target declares one unsupported)",
+    )
     try:
-        target = Target.from_spec(spec)
+        target = Target.from_spec(_target_spec(config))
     except TargetSpecError as exc:
         raise pytest.UsageError(f"--rnn-impl: {exc}") from None
+    cell_spec = (
+        config.getoption("--rnn-cell-impl") or os.environ.get(CELL_ENV) or DEFAULT_CELL_TARGET
+    )
+    try:
+        cell_target = Target.from_spec(cell_spec)
+    except TargetSpecError as exc:
+        raise pytest.UsageError(f"--rnn-cell-impl: {exc}") from None
+    try:
+        unsupported = declared_by_target(target.factory) | parse_capabilities(
+            config.getoption("--rnn-unsupported")
+        )
+    except CapabilityError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    skips_path = config.getoption("--rnn-skips")
+    skips: list[str] = []
+    if skips_path is not None:
+        try:
+            skips = read_skips_file(skips_path)
+        except OSError as exc:
+            raise pytest.UsageError(f"--rnn-skips: cannot read {skips_path!r}: {exc}") from None
+    config.stash[_SKIPS] = skips
     device_text = config.getoption("--device")
     if device_text is None:
         device_text = os.environ.get(DEVICE_ENV, "cpu")
@@ -94,8 +151,41 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--device: {exc}") from None
     tf32 = TF32Policy(allowed=bool(config.getoption("--allow-tf32")))
     tf32.apply()
-    config.stash[_SUITE] = Suite(target=target, tf32=tf32)
+    config.stash[_SUITE] = Suite(
+        target=target, tf32=tf32, cell_target=cell_target, unsupported=unsupported
+    )
     config.stash[_DEVICES] = devices
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip properties needing undeclared capabilities, and those the skips file lists."""
+    suite = config.stash.get(_SUITE, None)
+    if suite is None:
+        return
+    skips = config.stash.get(_SKIPS, [])
+    used: set[str] = set()
+    for item in items:
+        needed = {name for mark in item.iter_markers("rnn_requires") for name in mark.args}
+        unknown = needed - CAPABILITIES.keys()
+        if unknown:
+            raise pytest.UsageError(f"{item.nodeid} requires unknown capabilities {unknown}")
+        missing = needed & suite.unsupported
+        if missing:
+            item.add_marker(pytest.mark.skip(reason=skip_reason(missing)))
+        for pattern in skips:
+            if pattern in item.nodeid:
+                used.add(pattern)
+                item.add_marker(
+                    pytest.mark.skip(reason=f"listed in --rnn-skips file as {pattern!r}")
+                )
+    for pattern in skips:
+        if pattern not in used:
+            warnings.warn(
+                pytest.PytestConfigWarning(
+                    f"--rnn-skips: {pattern!r} matches no collected property"
+                ),
+                stacklevel=1,
+            )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -110,7 +200,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"rnn-conformance: target {suite.target.spec}; devices {', '.join(config.stash[_DEVICES])}",
         f"rnn-conformance: torch {torch.__version__}, numpy {sys.modules['numpy'].__version__}, "
         f"hypothesis profile {profile!r} ({settings.default.max_examples} examples)",
-        f"rnn-conformance: {suite.tf32.describe()}",
+        f"rnn-conformance: {suite.tf32.describe()}; cell target {suite.cell_target.spec}"
+        if suite.cell_target is not None
+        else f"rnn-conformance: {suite.tf32.describe()}",
+        "rnn-conformance: unsupported capabilities: "
+        + (", ".join(sorted(suite.unsupported)) or "none declared"),
     ]
 
 

@@ -73,7 +73,12 @@ class Target:
 
     def build(self, config: RNNConfig, *, device: str, dtype: torch.dtype) -> torch.nn.Module:
         """Construct the module for ``config`` on ``device`` in ``dtype``."""
-        kwargs = config.constructor_kwargs()
+        return self.build_with(config.constructor_kwargs(), device=device, dtype=dtype)
+
+    def build_with(
+        self, kwargs: Mapping[str, Any], *, device: str, dtype: torch.dtype
+    ) -> torch.nn.Module:
+        """Construct the module from constructor keyword arguments (an RNNCell's, say)."""
         try:
             module = self.factory(**kwargs, device=device, dtype=dtype)
         except Exception as exc:
@@ -108,6 +113,20 @@ class Target:
                 f"{sorted(state)} failed: {type(exc).__name__}: {exc}"
             ) from exc
 
+    def call(self, module: torch.nn.Module, *args: Any) -> torch.Tensor:
+        """Call a cell-like ``module(*args)`` and check that it returned one tensor."""
+        try:
+            result = module(*args)
+        except Exception as exc:
+            raise TargetContractError(
+                f"{self.spec}.forward({_describe_args(args)}) raised {type(exc).__name__}: {exc}"
+            ) from exc
+        if not isinstance(result, torch.Tensor):
+            raise TargetContractError(
+                f"{self.spec}.forward returned {type(result).__name__}, expected a torch.Tensor"
+            )
+        return result
+
     def forward(self, module: torch.nn.Module, *args: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """Call ``module(*args)`` and check that it returned an ``(output, h_n)`` tensor pair.
 
@@ -117,9 +136,8 @@ class Target:
         try:
             result = module(*args)
         except Exception as exc:
-            shapes = ", ".join("None" if a is None else f"{tuple(a.shape)} {a.dtype}" for a in args)
             raise TargetContractError(
-                f"{self.spec}.forward({shapes}) raised {type(exc).__name__}: {exc}"
+                f"{self.spec}.forward({_describe_args(args)}) raised {type(exc).__name__}: {exc}"
             ) from exc
         if not isinstance(result, tuple | list) or len(result) != 2:
             raise TargetContractError(
@@ -135,3 +153,32 @@ class Target:
                     "expected a torch.Tensor"
                 )
         return output, h_n
+
+    def forward_with(
+        self, module: torch.nn.Module, weights: Mapping[str, torch.Tensor], *args: Any
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward` with the module's parameters replaced by ``weights``.
+
+        Uses ``torch.func.functional_call``, so gradients flow to ``weights`` (for
+        ``torch.autograd.gradcheck``).
+        """
+        return self.forward(_FunctionalCall(module, dict(weights)), *args)
+
+
+def _describe_args(args: tuple[Any, ...]) -> str:
+    return ", ".join(
+        "None" if a is None else f"{tuple(a.shape)} {a.dtype}" if hasattr(a, "shape") else repr(a)
+        for a in args
+    )
+
+
+class _FunctionalCall(torch.nn.Module):
+    """Calls ``module`` with substituted parameters through ``functional_call``."""
+
+    def __init__(self, module: torch.nn.Module, weights: dict[str, torch.Tensor]) -> None:
+        super().__init__()
+        self.wrapped = module
+        self.weights = weights
+
+    def forward(self, *args: Any) -> Any:
+        return torch.func.functional_call(self.wrapped, self.weights, args)

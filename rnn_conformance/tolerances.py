@@ -36,12 +36,21 @@ nn.RNN's contract makes exact (``output[-1] == h_n[-1]``) use no tolerance at al
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from rnn_conformance.backprop import (
+    DirectionBackward,
+    DirectionPerturbation,
+    Gradients,
+    backward_through_trace,
+    from_time_major,
+    parameter_gradients,
+    to_time_major,
+)
 from rnn_conformance.reference import Array, DirectionTrace, ForwardTrace
 
 SAFETY = 2.0
@@ -127,10 +136,17 @@ class Precision:
 
 @dataclass(frozen=True)
 class ForwardBounds:
-    """Per-element error bounds shaped like nn.RNN's ``output`` and ``h_n``."""
+    """Per-element error bounds shaped like nn.RNN's ``output`` and ``h_n``.
+
+    ``hidden`` and ``preactivation`` hold the bounds of every layer-direction's states
+    and pre-activations, ``[layer][direction]`` of shape (L, N, H) in processing order
+    (as in :class:`~rnn_conformance.reference.DirectionTrace`), for the gradient bounds.
+    """
 
     output: Array
     h_n: Array
+    hidden: list[list[Array]] = field(default_factory=list)
+    preactivation: list[list[Array]] = field(default_factory=list)
 
 
 PROBES = 8
@@ -139,12 +155,13 @@ PROBES = 8
 
 def _direction_probes(
     run: DirectionTrace, incoming: Array, nonlinearity: str, precision: Precision, rng: Any
-) -> tuple[Array, Array]:
+) -> tuple[Array, Array, Array]:
     """Propagate probes and deterministic local bounds through one direction.
 
     ``incoming`` holds the probes' errors in this direction's inputs, (P, L, N, K) in
-    processing order. Returns the probes' errors in the hidden states, (P, L, N, H), and
-    the local (one-step) error bound of each hidden state, (L, N, H).
+    processing order. Returns the probes' errors in the hidden states, (P, L, N, H), the
+    local (one-step) error bound of each hidden state, (L, N, H), and the bound of each
+    pre-activation (RMS of the probes plus its local rounding), (L, N, H).
     """
     steps, batch, hidden_size = run.preactivations.shape
     fan = run.weight_ih.shape[1] + hidden_size + 2
@@ -168,12 +185,14 @@ def _direction_probes(
     signs_act = rng.choice((-1.0, 1.0), size=(PROBES, *local_act.shape))
     carried_in = incoming @ run.weight_ih.T
     probes = np.empty((PROBES, steps, batch, hidden_size))
+    pre_rms = np.empty((steps, batch, hidden_size))
     error = np.zeros((PROBES, batch, hidden_size))
     for t in range(steps):
         pre_error = carried_in[:, t] + error @ run.weight_hh.T + signs_pre[:, t] * local_pre[t]
+        pre_rms[t] = np.sqrt(np.mean(pre_error**2, axis=0))
         error = slope[t] * pre_error + signs_act[:, t] * local_act[t]
         probes[:, t] = error
-    return probes, local
+    return probes, local, pre_rms + local_pre
 
 
 def forward_error_bounds(
@@ -190,12 +209,16 @@ def forward_error_bounds(
     steps, batch, fan_in = first.inputs.shape
     incoming = np.zeros((PROBES, steps, batch, fan_in))
     h_n = []
+    hidden: list[list[Array]] = []
+    preactivation: list[list[Array]] = []
     for directions in trace.layers:
         probes, bounds = [], []
+        hidden.append([])
+        preactivation.append([])
         for d, run in enumerate(directions):
             # A reverse direction consumes its inputs reversed in time.
             seen = incoming[:, ::-1] if d else incoming
-            direction_probes, local = _direction_probes(
+            direction_probes, local, pre_bound = _direction_probes(
                 run, seen, trace.nonlinearity, precision, rng
             )
             # RMS over probes, floored by the unit-mean so no element's bound is small
@@ -203,16 +226,18 @@ def forward_error_bounds(
             rms = np.sqrt(np.mean(direction_probes**2, axis=0))
             bound = rms + rms.mean(axis=-1, keepdims=True) + local
             h_n.append(bound[-1])
+            hidden[-1].append(bound)
+            preactivation[-1].append(pre_bound)
             probes.append(direction_probes[:, ::-1] if d else direction_probes)
             bounds.append(bound[::-1] if d else bound)
         incoming = np.concatenate(probes, axis=-1)
         layer_bounds = np.concatenate(bounds, axis=-1)
-    output, hidden = layer_bounds, np.stack(h_n)
+    output, final = layer_bounds, np.stack(h_n)
     if not batched:
-        return ForwardBounds(output[:, 0], hidden[:, 0])
+        return ForwardBounds(output[:, 0], final[:, 0], hidden, preactivation)
     if batch_first:
         output = output.transpose(1, 0, 2)
-    return ForwardBounds(output, hidden)
+    return ForwardBounds(output, final, hidden, preactivation)
 
 
 @dataclass(frozen=True)
@@ -347,3 +372,159 @@ def assert_identical(
     mismatch = find_mismatch(actual, expected, 0.0, what=what, axes=axes)
     if mismatch is not None:
         raise ToleranceError(mismatch, context)
+
+
+def _time_order_bounds(bounds: list[Array]) -> Array:
+    """A layer's output bounds in time order from its per-direction processing-order ones."""
+    return np.concatenate([b[::-1] if d else b for d, b in enumerate(bounds)], axis=-1)
+
+
+def _direction_perturbation(
+    trace: ForwardTrace,
+    bounds: ForwardBounds,
+    record: DirectionBackward,
+    layer: int,
+    direction: int,
+    precision: Precision,
+    rng: Any,
+) -> tuple[DirectionPerturbation, Array, Array]:
+    """Random-sign perturbations at worst-case magnitudes for one direction's backward.
+
+    Returns them with the magnitudes of the one-step errors of ``a_t`` and of the
+    rounding of ``dx_t`` (the deterministic local bounds).
+    """
+    run = trace.layers[layer][direction]
+    u, ue, tiny = precision.matmul, precision.elementwise, precision.underflow
+    hidden_size = run.weight_hh.shape[0]
+    if trace.nonlinearity == "tanh":
+        # The target differentiates tanh from its own (rounded) h: f' = 1 - h*h.
+        slope = 2 * np.abs(run.hidden) * bounds.hidden[layer][direction] + 2 * ue
+    else:
+        # relu's derivative is ambiguous wherever the target's pre-activation may
+        # have the other sign: there it may be 0 or 1.
+        ambiguous = np.abs(run.preactivations) <= SAFETY * bounds.preactivation[layer][direction]
+        slope = ambiguous.astype(np.float64)
+    following = np.concatenate([record.adjoint[1:], np.zeros_like(record.adjoint[:1])])
+    carry = hidden_size * (u * (np.abs(following) @ np.abs(run.weight_hh)) + tiny)
+    adjoint = (
+        np.abs(record.slope) * (carry + ue * np.abs(record.upstream))
+        + ue * np.abs(record.adjoint)
+        + tiny
+    )
+    own = bounds.hidden[layer][direction]
+    previous = np.concatenate([np.zeros_like(own[:1]), own[:-1]])
+    if layer == 0:
+        inputs = np.zeros_like(run.inputs)
+    else:
+        below = _time_order_bounds(bounds.hidden[layer - 1])
+        inputs = below[::-1] if direction else below
+    input_grad = hidden_size * (u * (np.abs(record.adjoint) @ np.abs(run.weight_ih)) + tiny)
+
+    def signed(magnitude: Array) -> Array:
+        return rng.choice((-1.0, 1.0), size=(PROBES, *magnitude.shape)) * magnitude
+
+    perturbation = DirectionPerturbation(
+        slope=signed(slope),
+        adjoint=signed(adjoint),
+        previous=signed(previous),
+        inputs=signed(inputs),
+        input_grad=signed(input_grad),
+    )
+    return perturbation, np.abs(record.upstream) * slope + adjoint, input_grad
+
+
+def _reduction_bound(
+    magnitude: Array, adjoint_error: Array, values: Array | None, precision: Precision
+) -> Array:
+    """Local bound of a weight (``values`` given) or bias gradient: a sum over L*N terms.
+
+    Its worst-case rounding plus the deterministic first-order error of each ``a_t``.
+    """
+    terms = magnitude.shape[0] * magnitude.shape[1]
+    if values is None:
+        exact, perturbed = magnitude.sum(axis=(0, 1)), adjoint_error.sum(axis=(0, 1))
+    else:
+        exact = np.einsum("lnh,lnk->hk", magnitude, values)
+        perturbed = np.einsum("lnh,lnk->hk", adjoint_error, values)
+    return terms * (precision.matmul * exact + precision.underflow) + perturbed
+
+
+def _probe_bound(perturbed: Array, exact: Array, local: Array) -> Array:
+    """RMS deviation over probes, floored by its mean over the tensor, plus ``local``."""
+    rms = np.sqrt(np.mean((perturbed - exact) ** 2, axis=0))
+    return rms + rms.mean() + local
+
+
+def gradient_error_bounds(
+    trace: ForwardTrace,
+    bounds: ForwardBounds,
+    grad_output: Array,
+    grad_h_n: Array,
+    precision: Precision,
+    *,
+    batched: bool,
+    batch_first: bool,
+    bias: bool,
+) -> Gradients:
+    """Per-element bounds on the target's gradients, shaped like :class:`Gradients`.
+
+    The same method as the forward bounds, run backwards: the backward pass is repeated
+    with random-sign perturbations at worst-case magnitudes of (i) the target's forward
+    error in each ``h`` where it enters f' and the weight gradients, (ii) the rounding of
+    each matrix product and elementwise step, and for relu (iii) a flipped derivative
+    wherever the pre-activation is within its own error bound of zero. Each gradient
+    element's bound is the probes' RMS deviation, plus its mean over the tensor, plus
+    the worst-case rounding of the final reduction over steps and batch
+    (``L * N * u * sum |terms|``). ``bounds`` are the forward bounds of the same trace.
+    """
+    top = to_time_major(grad_output, batched=batched, batch_first=batch_first)
+    final = grad_h_n if batched else grad_h_n[:, None]
+    exact_input, exact_h0, exact_weights, records = backward_through_trace(trace, top, final)
+    rng = np.random.default_rng(1)
+    u, tiny = precision.matmul, precision.underflow
+    perturbations, input_local, h0_local = [], 0.0, []
+    weight_local: list[list[tuple[Array, Array, Array]]] = []
+    for layer, directions in enumerate(trace.layers):
+        perturbations.append([])
+        weight_local.append([])
+        for d, run in enumerate(directions):
+            record = records[layer][d]
+            perturbation, adjoint_error, grad_rounding = _direction_perturbation(
+                trace, bounds, record, layer, d, precision, rng
+            )
+            perturbations[-1].append(perturbation)
+            if layer == 0:
+                # The last step's error in a_t reaches dx_t deterministically.
+                own = adjoint_error @ np.abs(run.weight_ih) + grad_rounding
+                input_local = input_local + (own[::-1] if d else own)
+            magnitude = np.abs(record.adjoint)
+            weight_local[-1].append(
+                tuple(
+                    _reduction_bound(magnitude, adjoint_error, values, precision)
+                    for values in (np.abs(run.inputs), np.abs(record.previous), None)
+                )
+            )
+            h0_local.append(
+                run.weight_hh.shape[0] * (u * (magnitude[0] @ np.abs(run.weight_hh)) + tiny)
+                + adjoint_error[0] @ np.abs(run.weight_hh)
+            )
+    probe_input, probe_h0, probe_weights, _ = backward_through_trace(
+        trace, top, final, perturbations
+    )
+    input_bound = _probe_bound(probe_input, exact_input, np.asarray(input_local))
+    h0_bound = _probe_bound(probe_h0, exact_h0, np.stack(h0_local))
+    weight_bounds = [
+        [
+            tuple(
+                _probe_bound(p, e, loc)
+                for p, e, loc in zip(probe_weights[k][d], exact_weights[k][d], local, strict=True)
+            )
+            for d, local in enumerate(layer_local)
+        ]
+        for k, layer_local in enumerate(weight_local)
+    ]
+    return Gradients(
+        input=from_time_major(input_bound, batched=batched, batch_first=batch_first),
+        hx=h0_bound if batched else h0_bound[:, 0],
+        params=parameter_gradients(weight_bounds, bias),  # type: ignore[arg-type]
+    )

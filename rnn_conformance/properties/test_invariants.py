@@ -16,7 +16,7 @@ from rnn_conformance.tolerances import assert_identical
 
 @given(case=rnn_cases())
 def test_outputs_stay_in_the_nonlinearity_range(suite, device, case):
-    observe(case, device)
+    observe(suite, case, device)
     run = run_target(suite, case, device)
     low, high = (-1.0, 1.0) if case.config.nonlinearity == "tanh" else (0.0, np.inf)
     for name, values in (("output", run.output), ("h_n", run.h_n)):
@@ -29,7 +29,7 @@ def test_outputs_stay_in_the_nonlinearity_range(suite, device, case):
 
 @given(case=rnn_cases())
 def test_repeated_calls_are_deterministic(suite, device, case):
-    observe(case, device)
+    observe(suite, case, device)
     module = build_module(suite, case, device)
     first = run_target(suite, case, device, module=module)
     second = run_target(suite, case, device, module=module)
@@ -45,7 +45,7 @@ def test_repeated_calls_are_deterministic(suite, device, case):
 
 @given(case=rnn_cases(allow_none_hx=False, layouts=memory_layouts()))
 def test_forward_does_not_modify_input_or_hx(suite, device, case):
-    observe(case, device)
+    observe(suite, case, device)
     module = build_module(suite, case, device)
     x = to_tensor(case.input, dtype=case.dtype, device=device, memory_layout=case.memory_layout)
     hx = to_tensor(case.hx, dtype=case.dtype, device=device, memory_layout=case.memory_layout)

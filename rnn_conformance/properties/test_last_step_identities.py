@@ -19,7 +19,7 @@ def _unit_axes(case):
 
 @given(case=rnn_cases(configs=rnn_configs(bidirectional=False)))
 def test_unidirectional_last_output_is_last_layer_h_n(suite, device, case):
-    observe(case, device)
+    observe(suite, case, device)
     run = run_target(suite, case, device)
     assert_identical(
         output_at_step(case, run.output, -1),
@@ -32,7 +32,7 @@ def test_unidirectional_last_output_is_last_layer_h_n(suite, device, case):
 
 @given(case=rnn_cases(configs=rnn_configs(bidirectional=True)))
 def test_bidirectional_output_ends_are_last_layer_h_n(suite, device, case):
-    observe(case, device)
+    observe(suite, case, device)
     run = run_target(suite, case, device)
     hidden = case.config.hidden_size
     assert_identical(

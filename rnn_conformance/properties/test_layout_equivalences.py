@@ -18,7 +18,7 @@ batched_only = batch_sizes(allow_unbatched=False)
 
 @given(case=rnn_cases(batches=batched_only))
 def test_batch_first_is_a_transpose(suite, device, case):
-    observe(case, device)
+    observe(suite, case, device)
     flipped_config = case.config.__class__(
         **{**case.config.constructor_kwargs(), "batch_first": not case.config.batch_first}
     )
@@ -43,7 +43,7 @@ def test_batch_first_is_a_transpose(suite, device, case):
 
 @given(case=rnn_cases(batches=st.none()))
 def test_unbatched_equals_batched_of_one(suite, device, case):
-    observe(case, device)
+    observe(suite, case, device)
     batch_axis = 0 if case.config.batch_first else 1
     batched = case.with_(
         batch_size=1,
@@ -75,7 +75,7 @@ def test_unbatched_equals_batched_of_one(suite, device, case):
 def test_missing_hx_equals_zeros(suite, device, case):
     zeros = case.with_(hx=np.zeros_like(case.hx))
     omitted = case.with_(hx=None)
-    observe(zeros, device)
+    observe(suite, zeros, device)
     module = build_module(suite, zeros, device)
     with_zeros = run_target(suite, zeros, device, module=module)
     with_none = run_target(suite, omitted, device, module=module)

@@ -22,6 +22,6 @@ from rnn_conformance.strategies import memory_layouts, rnn_cases
 @example(case=bidirectional_tutorial_case())
 @example(case=bidirectional_two_layer_batch_first_with_hx())
 def test_output_and_h_n_match_reference(suite, device, case):
-    observe(case, device)
+    observe(suite, case, device)
     run = run_target(suite, case, device)
     target(compare_with_reference(suite, case, device, run), label="error / allowed error")

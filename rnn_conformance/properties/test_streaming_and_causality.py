@@ -52,7 +52,7 @@ def _steps(case, steps):
     data=st.data(),
 )
 def test_outputs_do_not_depend_on_the_future(suite, device, case, data):
-    observe(case, device)
+    observe(suite, case, device)
     cut = data.draw(st.integers(1, case.seq_len - 1), label="first changed step")
     hidden = case.config.hidden_size
     module = build_module(suite, case, device)
@@ -91,7 +91,7 @@ def test_outputs_do_not_depend_on_the_future(suite, device, case, data):
     data=st.data(),
 )
 def test_chunked_evaluation_equals_whole_sequence(suite, device, case, data):
-    observe(case, device)
+    observe(suite, case, device)
     cuts = sorted(
         data.draw(
             st.sets(st.integers(1, case.seq_len - 1), min_size=1, max_size=4),

@@ -1,0 +1,85 @@
+"""Capability gating: features a target may declare it does not support.
+
+A target that cannot do something nn.RNN does (no autograd in an ONNX Runtime
+wrapper, no PackedSequence in a kernel) declares it once, and every property needing
+that capability is skipped with the capability named in its skip reason, so the gap is
+visible in the report rather than silently passed. Declarations, all merged:
+
+* an attribute on the target factory: ``MyRNN.rnn_conformance_unsupported = {"autograd"}``;
+* the option ``--rnn-unsupported autograd,packed_sequences``;
+* a skips file (``--rnn-skips FILE``, in the style of array-api-tests): one pytest node
+  id or substring of one per line, ``#`` comments allowed; a line matching no collected
+  property is reported as a warning.
+
+Properties declare what they need with ``@pytest.mark.rnn_requires("autograd", ...)``.
+Cases drawn with a dtype or input rank the target lacks (``float64``, ``unbatched``) are
+rejected by the property harness instead, so the rest of the property still runs.
+
+>>> parse_capabilities("autograd, float64")
+frozenset({'autograd', 'float64'})
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+CAPABILITIES: dict[str, str] = {
+    "autograd": "gradients of output and h_n through torch.autograd",
+    "float64": "modules and inputs in float64",
+    "unbatched": "unbatched 2-D input (L, H_in) with 2-D hx",
+    "packed_sequences": "torch.nn.utils.rnn.PackedSequence input",
+    "training_dropout": "dropout between layers in training mode",
+    "error_contract": "nn.RNN's exceptions for invalid constructor arguments and calls",
+    "initialisation": "nn.RNN's U(-1/sqrt(H), 1/sqrt(H)) initialisation",
+}
+"""Every capability name a target may declare unsupported, with what it means."""
+
+ATTRIBUTE = "rnn_conformance_unsupported"
+"""The target attribute holding the names of capabilities it lacks."""
+
+
+class CapabilityError(ValueError):
+    """An unknown capability name was declared."""
+
+
+def parse_capabilities(
+    names: Iterable[str] | str, *, source: str = "--rnn-unsupported"
+) -> frozenset[str]:
+    """Validate capability names (a comma-separated string or an iterable of names).
+
+    Raises :class:`CapabilityError` naming the unknown entry, its source and the known
+    names.
+    """
+    if isinstance(names, str):
+        names = names.split(",")
+    cleaned = frozenset(name.strip() for name in names if name.strip())
+    unknown = sorted(cleaned - CAPABILITIES.keys())
+    if unknown:
+        raise CapabilityError(
+            f"{source}: unknown capability {', '.join(map(repr, unknown))}; "
+            f"known: {', '.join(sorted(CAPABILITIES))}"
+        )
+    return cleaned
+
+
+def declared_by_target(factory: Any) -> frozenset[str]:
+    """The capabilities the target factory declares unsupported (its attribute)."""
+    names = getattr(factory, ATTRIBUTE, ())
+    if isinstance(names, str):
+        names = [names]
+    return parse_capabilities(names, source=f"{ATTRIBUTE} on the target")
+
+
+def read_skips_file(path: str | Path) -> list[str]:
+    """The node-id patterns of a skips file, without comments and blank lines."""
+    text = Path(path).read_text()
+    patterns = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return [pattern for pattern in patterns if pattern]
+
+
+def skip_reason(missing: Iterable[str]) -> str:
+    """The skip reason for a property needing capabilities the target lacks."""
+    parts = [f"{name} ({CAPABILITIES[name]})" for name in sorted(missing)]
+    return "target declares unsupported capability: " + "; ".join(parts)

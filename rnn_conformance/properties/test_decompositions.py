@@ -1,0 +1,143 @@
+"""Composite RNNs are their parts: stacking, bidirectionality and the cell recurrence.
+
+* ``num_layers=k`` equals k one-layer RNNs chained, layer j getting the ``_l{j}``
+  weights and the previous layer's output (h_n stacked layer by layer);
+* a bidirectional layer equals a forward RNN on x concatenated with a reverse RNN run
+  on x flipped in time and flipped back; h_n is ordered layer-major, direction-minor;
+* stepping the cell target with layer-0 weights reproduces a one-layer RNN.
+
+All parts are the target itself (or the cell target), so each claim compares two runs
+of implementations under test at twice the tolerance bound.
+"""
+
+import numpy as np
+from hypothesis import given
+
+from rnn_conformance.config import RNNConfig
+from rnn_conformance.harness import (
+    TargetRun,
+    assert_runs_agree,
+    observe,
+    run_cell_target,
+    run_target,
+)
+from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
+
+non_empty = batch_sizes(allow_empty=False)
+
+
+def _layer_params(case, layer, directions=(0, 1)):
+    """Parameters of one layer-direction set renamed to a one-layer RNN's names."""
+    params = {}
+    for name, value in case.params.items():
+        if name.endswith(f"_l{layer}") and 0 in directions:
+            params[name.replace(f"_l{layer}", "_l0")] = value
+        elif name.endswith(f"_l{layer}_reverse") and 1 in directions:
+            params[name.replace(f"_l{layer}_reverse", "_l0_reverse")] = value
+    return params
+
+
+def _time_axis(case):
+    return 1 if (case.batched and case.config.batch_first) else 0
+
+
+@given(case=rnn_cases(configs=rnn_configs().filter(lambda c: c.num_layers > 1), batches=non_empty))
+def test_stacked_layers_equal_chained_single_layers(suite, device, case):
+    observe(suite, case, device)
+    whole = run_target(suite, case, device)
+    D, layer_input, finals = case.config.num_directions, case.input, []
+    for layer in range(case.config.num_layers):
+        kwargs = case.config.constructor_kwargs()
+        kwargs.update(
+            num_layers=1,
+            dropout=0.0,
+            input_size=case.config.layer_input_size(layer),
+        )
+        part = case.with_(
+            config=RNNConfig(**kwargs),
+            input=layer_input,
+            hx=None if case.hx is None else case.hx[layer * D : (layer + 1) * D],
+            params=_layer_params(case, layer),
+        )
+        run = run_target(suite, part, device)
+        layer_input = run.output
+        finals.append(run.h_n)
+    chained = TargetRun(layer_input, np.concatenate(finals), whole.output_tensor, whole.h_n_tensor)
+    assert_runs_agree(
+        suite,
+        case,
+        device,
+        chained,
+        whole,
+        claim=f"num_layers={case.config.num_layers} equals that many one-layer RNNs chained",
+    )
+
+
+@given(case=rnn_cases(configs=rnn_configs(bidirectional=True, max_layers=1), batches=non_empty))
+def test_bidirectional_equals_forward_and_flipped_reverse(suite, device, case):
+    observe(suite, case, device)
+    whole = run_target(suite, case, device)
+    axis = _time_axis(case)
+    kwargs = {**case.config.constructor_kwargs(), "bidirectional": False}
+    one_way = RNNConfig(**kwargs)
+    forward = run_target(
+        suite,
+        case.with_(
+            config=one_way,
+            hx=None if case.hx is None else case.hx[:1],
+            params=_layer_params(case, 0, directions=(0,)),
+        ),
+        device,
+    )
+    reverse_params = {
+        name.replace("_reverse", ""): value
+        for name, value in _layer_params(case, 0, directions=(1,)).items()
+    }
+    reverse = run_target(
+        suite,
+        case.with_(
+            config=one_way,
+            input=np.flip(case.input, axis).copy(),
+            hx=None if case.hx is None else case.hx[1:],
+            params=reverse_params,
+        ),
+        device,
+    )
+    combined = TargetRun(
+        np.concatenate([forward.output, np.flip(reverse.output, axis)], axis=-1),
+        np.concatenate([forward.h_n, reverse.h_n]),
+        whole.output_tensor,
+        whole.h_n_tensor,
+    )
+    assert_runs_agree(
+        suite,
+        case,
+        device,
+        combined,
+        whole,
+        claim="a bidirectional layer equals a forward RNN on x and a reverse RNN on flip(x), "
+        "concatenated (h_n: forward then reverse)",
+    )
+
+
+@given(case=rnn_cases(configs=rnn_configs(max_layers=1, bidirectional=False), batches=non_empty))
+def test_cell_steps_reproduce_one_layer_rnn(suite, device, case):
+    observe(suite, case, device)
+    whole = run_target(suite, case, device)
+    axis = _time_axis(case)
+    h = None if case.hx is None else case.hx[0]
+    outputs = []
+    for step in range(case.seq_len):
+        h = run_cell_target(suite, case, device, np.take(case.input, step, axis=axis), h)
+        outputs.append(h)
+    stepped = TargetRun(
+        np.stack(outputs, axis=axis), h[None], whole.output_tensor, whole.h_n_tensor
+    )
+    assert_runs_agree(
+        suite,
+        case,
+        device,
+        stepped,
+        whole,
+        claim=f"stepping {suite.cell_target.spec} with layer-0 weights equals the one-layer RNN",
+    )

@@ -1,0 +1,120 @@
+"""Gradients through the target's autograd equal hand-written BPTT in the reference.
+
+For a random linear functional ``sum(g_out * output) + sum(g_h * h_n)`` (``g_out``
+and ``g_h`` drawn like inputs, exact in the target dtype), the gradients with respect
+to input, hx and every parameter must match ``rnn_conformance.backprop`` within
+SAFETY x the gradient bound of ``rnn_conformance.tolerances`` (rounding and forward
+errors propagated backwards; a relu derivative may flip only where the pre-activation is
+within its error bound of zero). ``torch.autograd.gradcheck`` must also pass in float64
+on small cases, comparing the target's analytic gradients with its own finite
+differences (tanh only: relu's kinks make finite differences unreliable).
+"""
+
+import pytest
+import torch
+from hypothesis import given, target
+from hypothesis import strategies as st
+
+from rnn_conformance.harness import (
+    build_module,
+    hidden_axes,
+    observe,
+    output_axes,
+    precision_for,
+    reference_gradients,
+    run_target_gradients,
+    to_tensor,
+)
+from rnn_conformance.strategies import (
+    batch_sizes,
+    float_arrays,
+    rnn_cases,
+    rnn_configs,
+    sequence_lengths,
+)
+from rnn_conformance.tolerances import assert_within
+
+non_empty = batch_sizes(allow_empty=False)
+
+
+def _gradient_axes(case, name, values):
+    if name == "input":
+        return (*output_axes(case)[:-1], "feature")
+    if name == "hx":
+        return hidden_axes(case)
+    return ("row", "column")[: values.ndim]
+
+
+@pytest.mark.rnn_requires("autograd")
+@given(case=rnn_cases(batches=non_empty), data=st.data())
+def test_gradients_match_reference_bptt(suite, device, case, data):
+    observe(suite, case, device)
+    grad_output = data.draw(
+        float_arrays(case.config.output_shape(case.seq_len, case.batch_size), dtype=case.dtype),
+        label="grad_output",
+    )
+    grad_h_n = data.draw(
+        float_arrays(case.config.hidden_shape(case.batch_size), dtype=case.dtype),
+        label="grad_h_n",
+    )
+    actual = run_target_gradients(suite, case, device, grad_output, grad_h_n)
+    precision = precision_for(suite, case, device)
+    expected, bounds = reference_gradients(case, precision, grad_output, grad_h_n)
+    context = (
+        f"gradient from {suite.target.spec}'s autograd on {device} differs from the "
+        f"reference's backpropagation through time ({precision.label}; see "
+        f"rnn_conformance.tolerances.gradient_error_bounds)\n  {case.describe()}"
+    )
+    worst = 0.0
+    for name, value in expected.items():
+        worst = max(
+            worst,
+            assert_within(
+                actual[name],
+                value,
+                bounds[name],
+                what=f"d/d {name}",
+                axes=_gradient_axes(case, name, value),
+                context=context,
+            ),
+        )
+    target(worst, label="gradient error / allowed")
+
+
+small_tanh = rnn_configs(
+    max_input_size=4, max_hidden_size=4, max_layers=2, nonlinearities=("tanh",)
+)
+
+
+@pytest.mark.rnn_requires("autograd", "float64")
+@given(
+    case=rnn_cases(
+        configs=small_tanh,
+        dtypes=("float64",),
+        seq_lens=sequence_lengths(max_len=5, typical=3),
+        batches=batch_sizes(max_size=3, allow_empty=False),
+    )
+)
+def test_gradcheck_passes_in_float64(suite, device, case):
+    observe(suite, case, device)
+    module = build_module(suite, case, device)
+    names = [name for name, _ in module.named_parameters()]
+    x = to_tensor(case.input, dtype="float64", device=device).requires_grad_()
+    inputs = [x]
+    if case.hx is not None:
+        inputs.append(to_tensor(case.hx, dtype="float64", device=device).requires_grad_())
+    params = [p.detach().clone().requires_grad_() for p in module.parameters()]
+
+    def forward(x, *rest):
+        hx = rest[0] if case.hx is not None else None
+        weights = dict(zip(names, rest[len(rest) - len(names) :], strict=True))
+        args = (x,) if hx is None else (x, hx)
+        return suite.target.forward_with(module, weights, *args)
+
+    try:
+        torch.autograd.gradcheck(forward, (*inputs, *params))
+    except torch.autograd.gradcheck.GradcheckError as exc:
+        raise AssertionError(
+            f"torch.autograd.gradcheck failed for {suite.target.spec} on {device}: analytic "
+            f"gradients differ from finite differences\n  {case.describe()}\n{exc}"
+        ) from None
