@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import PackedSequence
 
 from rnn_conformance.config import RNNConfig
 
@@ -128,7 +129,9 @@ class Target:
         return result
 
     def forward(self, module: torch.nn.Module, *args: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """Call ``module(*args)`` and check that it returned an ``(output, h_n)`` tensor pair.
+        """Call ``module(*args)`` and check that it returned an ``(output, h_n)`` pair.
+
+        ``output`` must be a tensor, or a ``PackedSequence`` when the input is one.
 
         An exception from the target becomes a :class:`TargetContractError` that names the
         call, since every argument the properties pass is valid for nn.RNN.
@@ -147,7 +150,13 @@ class Target:
             )
         output, h_n = result
         for name, value in (("output", output), ("h_n", h_n)):
-            if not isinstance(value, torch.Tensor):
+            if name == "output" and isinstance(args[0], PackedSequence):
+                if not isinstance(value, PackedSequence):
+                    raise TargetContractError(
+                        f"{self.spec}.forward returned output of type {type(value).__name__} "
+                        "for PackedSequence input, expected a PackedSequence"
+                    )
+            elif not isinstance(value, torch.Tensor):
                 raise TargetContractError(
                     f"{self.spec}.forward returned {name} of type {type(value).__name__}, "
                     "expected a torch.Tensor"
@@ -167,7 +176,11 @@ class Target:
 
 def _describe_args(args: tuple[Any, ...]) -> str:
     return ", ".join(
-        "None" if a is None else f"{tuple(a.shape)} {a.dtype}" if hasattr(a, "shape") else repr(a)
+        "None"
+        if a is None
+        else f"{tuple(a.shape)} {a.dtype}"
+        if hasattr(a, "shape")
+        else type(a).__name__
         for a in args
     )
 

@@ -1,0 +1,196 @@
+"""Dropout: ignored in eval mode; in training mode only between layers, inverted, seeded.
+
+Exact tests use PyTorch's own trick (test_RNN_dropout): relu, no bias, all-ones
+``W_ih``, zero ``W_hh`` and all-ones input, so every value is an integer multiple of
+``input_size * (1/(1-p))**(layers-1)`` and all units of a step agree unless the *last*
+layer was dropped. p is 0.5 or 0.75, so these multiples are exact in float32. From the
+multiples, the kept fraction of layer 0's outputs is checked against ``1 - p`` with a
+Hoeffding bound at false-alarm probability 1e-8 per example (at most 1e-6 per run).
+Random-weight checks (eval mode, p = 1, one layer) use the tolerance policy.
+"""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rnn_conformance.config import RNNConfig
+from rnn_conformance.harness import (
+    build_module,
+    compare_with_reference,
+    hidden_axes,
+    observe,
+    output_axes,
+    precision_for,
+    run_target,
+    to_tensor,
+)
+from rnn_conformance.reference import rnn_forward_trace
+from rnn_conformance.strategies import RNNCase, batch_sizes, rnn_cases, rnn_configs
+from rnn_conformance.tolerances import assert_within, forward_error_bounds
+
+FALSE_ALARM_PER_EXAMPLE = 1e-8
+non_empty = batch_sizes(allow_empty=False)
+
+
+@given(case=rnn_cases(configs=rnn_configs(dropouts=(0.5, 1.0)).filter(lambda c: c.num_layers > 1)))
+def test_eval_mode_ignores_dropout(suite, device, case):
+    observe(suite, case, device)
+    compare_with_reference(suite, case, device, run_target(suite, case, device))
+
+
+@st.composite
+def ones_networks(draw, *, num_layers):
+    """An all-ones relu network and its all-ones input, with at least 128 layer-0 outputs."""
+    config = RNNConfig(
+        input_size=draw(st.integers(1, 4)),
+        hidden_size=draw(st.integers(2, 8)),
+        num_layers=num_layers,
+        nonlinearity="relu",
+        bias=False,
+        batch_first=draw(st.booleans()),
+        dropout=draw(st.sampled_from([0.5, 0.75])),
+        bidirectional=draw(st.booleans()),
+    )
+    D, H = config.num_directions, config.hidden_size
+    steps = draw(st.integers(1, 12))
+    fewest = max(1, math.ceil(128 / (steps * D * H)))
+    batch = draw(st.integers(fewest, max(fewest, 16)))
+    params = {}
+    for name, shape in config.parameter_shapes().items():
+        params[name] = np.ones(shape) if "ih" in name else np.zeros(shape)
+    return RNNCase(
+        config, "float32", steps, batch, np.ones(config.input_shape(steps, batch)), None, params
+    )
+
+
+def _train_run(suite, case, device, seed):
+    module = build_module(suite, case, device).train()
+    x = to_tensor(case.input, dtype=case.dtype, device=device)
+    torch.manual_seed(seed)
+    output, h_n = suite.target.forward(module, x)
+    return output.detach().double().cpu().numpy(), h_n.detach().double().cpu().numpy()
+
+
+def _multiples(case, output):
+    """Divide by input_size * scale**(layers-1): integers if dropout is inverted dropout."""
+    scale = 1.0 / (1.0 - case.config.dropout)
+    return output / (case.config.input_size * scale ** (case.config.num_layers - 1))
+
+
+@pytest.mark.rnn_requires("training_dropout")
+@given(case=ones_networks(num_layers=2) | ones_networks(num_layers=3), seed=st.integers(0, 2**31))
+def test_training_dropout_acts_only_between_layers(suite, device, case, seed):
+    observe(suite, case, device)
+    output, _ = _train_run(suite, case, device, seed)
+    multiples = _multiples(case, output)
+    units_agree = (multiples == multiples[..., :1]).all(axis=-1)
+    assert units_agree.all(), (
+        f"training-mode output differs between units of one step (the last layer's output "
+        f"was dropped, or dropout was applied inside a layer), e.g. "
+        f"{output[~units_agree][0]}\n  {case.describe()}"
+    )
+    fan = case.config.num_directions * case.config.hidden_size
+    integral = (multiples == np.round(multiples)) & (multiples >= 0)
+    integral &= multiples <= fan ** (case.config.num_layers - 1)
+    assert integral.all(), (
+        f"training-mode output {output[~integral][0]} is not a multiple of "
+        f"input_size * (1/(1-p))**(num_layers-1): dropout is not inverted dropout with "
+        f"p={case.config.dropout} between layers\n  {case.describe()}"
+    )
+    if case.config.num_layers == 2:
+        kept = multiples[..., 0].sum() / output[..., 0].size / fan
+        n = output[..., 0].size * fan
+        allowed = math.sqrt(math.log(2 / FALSE_ALARM_PER_EXAMPLE) / (2 * n))
+        assert abs(kept - (1 - case.config.dropout)) <= allowed, (
+            f"dropout kept {kept:.3f} of {n} layer-0 outputs, expected "
+            f"{1 - case.config.dropout} +- {allowed:.3f} (Hoeffding, false-alarm rate "
+            f"{FALSE_ALARM_PER_EXAMPLE:g})\n  {case.describe()}"
+        )
+
+
+@pytest.mark.rnn_requires("training_dropout")
+@given(case=ones_networks(num_layers=2), seed=st.integers(0, 2**31 - 1))
+def test_training_dropout_is_reproducible_under_a_seed_and_varies_across_seeds(
+    suite, device, case, seed
+):
+    observe(suite, case, device)
+    first = _train_run(suite, case, device, seed)
+    again = _train_run(suite, case, device, seed)
+    other = _train_run(suite, case, device, seed + 1)
+    for name, a, b in (("output", first[0], again[0]), ("h_n", first[1], again[1])):
+        assert np.array_equal(a, b), (
+            f"{name} of two training-mode calls after torch.manual_seed({seed}) differ\n"
+            f"  {case.describe()}"
+        )
+    # With >= 128 layer-0 outputs each kept with probability 1-p, two seeds give the
+    # same mask with probability at most 0.75**128 < 1e-15.
+    assert not np.array_equal(first[0], other[0]), (
+        f"training-mode output is the same for torch.manual_seed({seed}) and {seed + 1}: "
+        f"dropout does not use torch's generator\n  {case.describe()}"
+    )
+
+
+def _upper_layers_on_zeros(case, precision):
+    """Reference for p = 1: layer 0 as usual, every layer above it fed zeros."""
+    c, D = case.config, case.config.num_directions
+    outputs, finals, output_bounds, final_bounds = None, [], None, []
+    layer_input = case.input
+    for layer in range(c.num_layers):
+        params = {}
+        for name, value in case.params.items():
+            for suffix in ("_reverse", ""):
+                if name.endswith(f"_l{layer}{suffix}"):
+                    params[name.replace(f"_l{layer}{suffix}", f"_l0{suffix}")] = value
+                    break
+        hx = None if case.hx is None else case.hx[layer * D : (layer + 1) * D]
+        out, h_n, trace = rnn_forward_trace(
+            layer_input, params, hx, nonlinearity=c.nonlinearity, batch_first=c.batch_first
+        )
+        bounds = forward_error_bounds(
+            trace, precision, batched=case.batched, batch_first=c.batch_first
+        )
+        outputs, output_bounds = out, bounds.output
+        finals.append(h_n)
+        final_bounds.append(bounds.h_n)
+        layer_input = np.zeros_like(out)
+    return outputs, np.concatenate(finals), output_bounds, np.concatenate(final_bounds)
+
+
+@pytest.mark.rnn_requires("training_dropout")
+@given(
+    case=rnn_cases(
+        configs=rnn_configs(dropouts=(1.0,)).filter(lambda c: c.num_layers > 1),
+        batches=non_empty,
+    )
+)
+def test_dropout_one_zeroes_the_inputs_of_upper_layers(suite, device, case):
+    observe(suite, case, device)
+    module = build_module(suite, case, device).train()
+    run = run_target(suite, case, device, module=module)
+    expected = _upper_layers_on_zeros(case, precision_for(suite, case, device))
+    context = f"with dropout=1 in training mode, layers above 0 must see zeros\n  {case.describe()}"
+    assert_within(
+        run.output, expected[0], expected[2], what="output", axes=output_axes(case), context=context
+    )
+    assert_within(
+        run.h_n, expected[1], expected[3], what="h_n", axes=hidden_axes(case), context=context
+    )
+
+
+@pytest.mark.rnn_requires("training_dropout")
+@given(case=rnn_cases(configs=rnn_configs(max_layers=1)), p=st.sampled_from([0.5, 1.0]))
+def test_dropout_is_a_no_op_for_one_layer(suite, device, case, p):
+    config = RNNConfig(**{**case.config.constructor_kwargs(), "dropout": p})
+    case = case.with_(config=config)
+    observe(suite, case, device)
+    with warnings.catch_warnings():
+        # nn.RNN warns that dropout has no effect with num_layers=1: the point here.
+        warnings.simplefilter("ignore", UserWarning)
+        module = build_module(suite, case, device).train()
+    run = run_target(suite, case, device, module=module)
+    compare_with_reference(suite, case, device, run)

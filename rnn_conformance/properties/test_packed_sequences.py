@@ -1,0 +1,93 @@
+"""PackedSequence input: each sequence behaves as if run alone, unpadded.
+
+For ``pack_padded_sequence`` input (``enforce_sorted`` True with lengths sorted, and
+False with any order; with and without hx): after ``pad_packed_sequence``, sequence
+i's first ``length_i`` outputs equal running it alone on its unpadded steps; the padded
+positions are exactly zero; ``h_n[:, i]`` is its state at its own last step (first
+step, for the reverse direction). Tolerance: each sequence's own reference bound.
+"""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from rnn_conformance.harness import (
+    build_module,
+    hidden_axes,
+    observe,
+    output_axes,
+    precision_for,
+    run_reference,
+    to_tensor,
+)
+from rnn_conformance.strategies import batch_sizes, rnn_cases
+from rnn_conformance.tolerances import assert_identical, assert_within
+
+batched = batch_sizes(allow_unbatched=False, allow_empty=False)
+
+
+@pytest.mark.rnn_requires("packed_sequences")
+@given(case=rnn_cases(batches=batched), enforce_sorted=st.booleans(), data=st.data())
+def test_packed_sequences_run_as_if_alone(suite, device, case, enforce_sorted, data):
+    observe(suite, case, device)
+    lengths = data.draw(
+        st.lists(st.integers(1, case.seq_len), min_size=case.batch_size, max_size=case.batch_size),
+        label="lengths",
+    )
+    if enforce_sorted:
+        lengths = sorted(lengths, reverse=True)
+    bf = case.config.batch_first
+    module = build_module(suite, case, device)
+    x = to_tensor(case.input, dtype=case.dtype, device=device)
+    packed = pack_padded_sequence(
+        x, torch.tensor(lengths), batch_first=bf, enforce_sorted=enforce_sorted
+    )
+    hx = None if case.hx is None else to_tensor(case.hx, dtype=case.dtype, device=device)
+    with torch.no_grad():
+        output, h_n = suite.target.forward(module, packed, hx)
+    padded, _ = pad_packed_sequence(output, batch_first=bf, total_length=case.seq_len)
+    padded, h_n = padded.double().cpu().numpy(), h_n.double().cpu().numpy()
+    time_axis = 1 if bf else 0
+    precision = precision_for(suite, case, device)
+    for i, length in enumerate(lengths):
+        alone = case.with_(
+            input=np.take(
+                np.take(case.input, [i], axis=1 - time_axis), range(length), axis=time_axis
+            ),
+            hx=None if case.hx is None else case.hx[:, [i]],
+            seq_len=length,
+            batch_size=1,
+        )
+        expected = run_reference(alone, precision)
+        mine = np.take(padded, [i], axis=1 - time_axis)
+        context = (
+            f"sequence {i} of lengths {lengths} (enforce_sorted={enforce_sorted}) in a "
+            f"PackedSequence differs from running it alone\n  {case.describe()}"
+        )
+        assert_within(
+            np.take(mine, range(length), axis=time_axis),
+            expected.output,
+            expected.bounds.output,
+            what=f"output of sequence {i}",
+            axes=output_axes(alone),
+            context=context,
+        )
+        assert_within(
+            h_n[:, [i]],
+            expected.h_n,
+            expected.bounds.h_n,
+            what=f"h_n of sequence {i}",
+            axes=hidden_axes(alone),
+            context=context,
+        )
+        padding = np.take(mine, range(length, case.seq_len), axis=time_axis)
+        assert_identical(
+            padding,
+            np.zeros_like(padding),
+            what=f"padded output of sequence {i} after step {length}",
+            axes=output_axes(alone),
+            context=context,
+        )

@@ -1,0 +1,47 @@
+"""The cell target (``--rnn-cell-impl``, default nn.RNNCell) conforms to the reference.
+
+One step ``h' = f(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)`` for batched (N, H_in) and
+unbatched (H_in,) input, with and without ``hx``; parameter names and shapes as
+nn.RNNCell's. Tolerance: the forward policy for a one-step, one-layer RNN.
+"""
+
+from hypothesis import given
+
+from rnn_conformance.harness import (
+    CELL_PARAMETERS,
+    build_cell,
+    observe,
+    output_axes,
+    precision_for,
+    run_cell_target,
+    run_reference,
+)
+from rnn_conformance.strategies import rnn_cases, rnn_configs, sequence_lengths
+from rnn_conformance.tolerances import assert_within
+
+one_step_cases = rnn_cases(
+    configs=rnn_configs(max_layers=1, bidirectional=False, batch_first=False),
+    seq_lens=sequence_lengths(max_len=1),
+)
+
+
+@given(case=one_step_cases)
+def test_rnn_cell_matches_reference(suite, device, case):
+    observe(suite, case, device)
+    module = build_cell(suite, case, device)
+    names = [name for name, _ in module.named_parameters()]
+    wanted = [name for name in CELL_PARAMETERS if case.config.bias or "weight" in name]
+    assert names == wanted, f"{suite.cell_target.spec} parameters {names}, expected {wanted}"
+    h = None if case.hx is None else case.hx[0]
+    actual = run_cell_target(suite, case, device, case.input[0], h, module=module)
+    # A one-step, one-layer RNN is exactly one cell step: use its reference and bound.
+    expected = run_reference(case, precision_for(suite, case, device))
+    assert_within(
+        actual,
+        expected.output[0],
+        expected.bounds.output[0],
+        what="h'",
+        axes=output_axes(case)[1:],
+        context=f"{suite.cell_target.spec} on {device} differs from the reference cell step\n"
+        f"  {case.describe()}",
+    )
