@@ -63,6 +63,33 @@ def bidirectional_tutorial_case(dtype: str = "float32") -> RNNCase:
     )
 
 
+def seeded_case(
+    config: RNNConfig,
+    *,
+    seq_len: int,
+    batch_size: int | None,
+    dtype: str = "float32",
+    with_hx: bool = True,
+    seed: int = 0,
+) -> RNNCase:
+    """A deterministic case: U(-k, k) weights, U(-2, 2) input and U(-1, 1) hx from ``seed``.
+
+    >>> seeded_case(RNNConfig(2, 3), seq_len=4, batch_size=0).input.shape
+    (4, 0, 2)
+    """
+    rng = np.random.default_rng(seed)
+    bound = 1 / np.sqrt(config.hidden_size)
+    params = {
+        name: round_to_dtype(rng.uniform(-bound, bound, shape), dtype)
+        for name, shape in config.parameter_shapes().items()
+    }
+    x = round_to_dtype(rng.uniform(-2, 2, config.input_shape(seq_len, batch_size)), dtype)
+    hx = None
+    if with_hx:
+        hx = round_to_dtype(rng.uniform(-1, 1, config.hidden_shape(batch_size)), dtype)
+    return RNNCase(config, dtype, seq_len, batch_size, x, hx, params)
+
+
 def bidirectional_two_layer_batch_first_with_hx(dtype: str = "float32") -> RNNCase:
     """The shape that most often breaks ports: D=2, 2 layers, batch_first, explicit hx.
 
@@ -70,12 +97,22 @@ def bidirectional_two_layer_batch_first_with_hx(dtype: str = "float32") -> RNNCa
     output[:, 0]; layer 1 consumes both directions of layer 0.
     """
     config = RNNConfig(3, 4, num_layers=2, batch_first=True, bidirectional=True)
-    rng = np.random.default_rng(2)
-    bound = 1 / np.sqrt(config.hidden_size)
-    params = {
-        name: round_to_dtype(rng.uniform(-bound, bound, shape), dtype)
-        for name, shape in config.parameter_shapes().items()
-    }
-    x = round_to_dtype(rng.uniform(-2, 2, config.input_shape(5, 3)), dtype)
-    hx = round_to_dtype(rng.uniform(-1, 1, config.hidden_shape(3)), dtype)
-    return RNNCase(config, dtype, 5, 3, x, hx, params)
+    return seeded_case(config, seq_len=5, batch_size=3, dtype=dtype, seed=2)
+
+
+EDGE_CASES = {
+    "empty batch": lambda: seeded_case(
+        RNNConfig(3, 4, num_layers=2, bidirectional=True), seq_len=3, batch_size=0
+    ),
+    "one step": lambda: seeded_case(RNNConfig(5, 6, num_layers=2), seq_len=1, batch_size=2),
+    "long sequence": lambda: seeded_case(
+        RNNConfig(4, 8, nonlinearity="relu", batch_first=True), seq_len=96, batch_size=3
+    ),
+    "wide hidden state": lambda: seeded_case(
+        RNNConfig(16, 72, num_layers=2, bidirectional=True), seq_len=10, batch_size=4
+    ),
+    "float64": lambda: seeded_case(
+        RNNConfig(3, 5, num_layers=3, bias=False), seq_len=7, batch_size=None, dtype="float64"
+    ),
+}
+"""Named edge cases pinned as ``@example`` on the reference-agreement property."""

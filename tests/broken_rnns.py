@@ -79,7 +79,7 @@ class ReturnsOutputOnlyRNN(nn.RNN):
         return super().forward(input, hx)[0]
 
 
-def _manual_forward(module, input, hx, *, reverse_time, stack_input=True, act=None):
+def _manual_forward(module, input, hx, *, reverse_time, stack_input=True, act=None, truncate=False):
     batched = input.dim() == 3
     x = input if batched else input.unsqueeze(1 if not module.batch_first else 0)
     if module.batch_first:
@@ -105,7 +105,7 @@ def _manual_forward(module, input, hx, *, reverse_time, stack_input=True, act=No
             order = range(steps - 1, -1, -1) if (d and reverse_time) else range(steps)
             h, states = hx[layer * D + d], [None] * steps
             for t in order:
-                h = act(seq[t] @ w_ih.T + b + h @ w_hh.T)
+                h = act(seq[t] @ w_ih.T + b + (h.detach() if truncate else h) @ w_hh.T)
                 states[t] = h
             finals.append(h)
             outs.append(torch.stack(states))
@@ -196,8 +196,10 @@ class StatefulWhenHxMissingRNN(nn.RNN):
 
     def forward(self, input, hx=None):
         previous = getattr(self, "_last_h_n", None)
-        if hx is None and previous is not None and previous.shape[1:] == (
-            self._hidden_shape(input)[1:]
+        if (
+            hx is None
+            and previous is not None
+            and previous.shape[1:] == (self._hidden_shape(input)[1:])
         ):
             hx = previous
         output, h_n = super().forward(input, hx)
@@ -249,3 +251,85 @@ class NondeterministicRNN(nn.RNN):
         flips = torch.rand(output.shape, device=output.device) < 0.5
         toward = torch.where(flips, 2.0, -2.0).to(output.dtype)
         return torch.where(flips, torch.nextafter(output, toward), output), h_n
+
+
+class TruncatedBPTTRNN(nn.RNN):
+    """Detaches the hidden state between steps: right values, truncated gradients."""
+
+    def forward(self, input, hx=None):
+        if not torch.is_grad_enabled():
+            return super().forward(input, hx)
+        return _manual_forward(self, input, hx, reverse_time=True, truncate=True)
+
+
+class DirectionMajorHxRNN(nn.RNN):
+    """Reads h_0 and writes h_n direction-major (all forward layers, then all reverse)."""
+
+    def forward(self, input, hx=None):
+        if not self.bidirectional or self.num_layers == 1:
+            return super().forward(input, hx)
+        L = self.num_layers
+        to_layer_major = [d * L + k for k in range(L) for d in range(2)]
+        if hx is not None:
+            hx = hx[to_layer_major]
+        output, h_n = super().forward(input, hx)
+        to_direction_major = [k * 2 + d for d in range(2) for k in range(L)]
+        return output, h_n[to_direction_major]
+
+
+class BatchMeanLeakRNN(nn.RNN):
+    """Adds a trace of the batch mean to every output (like a stray normalisation)."""
+
+    def forward(self, input, hx=None):
+        output, h_n = super().forward(input, hx)
+        if input.dim() == 3 and output.numel():
+            axis = 0 if self.batch_first else 1
+            output = output + 1e-3 * output.mean(dim=axis, keepdim=True)
+        return output, h_n
+
+
+class LenientHxRNN(nn.RNN):
+    """Broadcasts a 2-D hx over the batch instead of rejecting it."""
+
+    def forward(self, input, hx=None):
+        if input.dim() == 3 and hx is not None and hx.dim() == 2:
+            batch = input.shape[0 if self.batch_first else 1]
+            hx = hx.unsqueeze(1).expand(-1, batch, -1).contiguous()
+        return super().forward(input, hx)
+
+
+class DropoutOnLastLayerRNN(nn.RNN):
+    """Also applies dropout to the last layer's output in training mode."""
+
+    def forward(self, input, hx=None):
+        output, h_n = super().forward(input, hx)
+        if self.training and self.num_layers > 1:
+            output = torch.nn.functional.dropout(output, self.dropout, training=True)
+        return output, h_n
+
+
+class PaddedEndHnRNN(nn.RNN):
+    """For PackedSequence input, runs the padded batch and takes h_n at the padded end."""
+
+    def forward(self, input, hx=None):
+        if not isinstance(input, torch.nn.utils.rnn.PackedSequence):
+            return super().forward(input, hx)
+        rnn = torch.nn.utils.rnn
+        padded, lengths = rnn.pad_packed_sequence(input, batch_first=self.batch_first)
+        output, h_n = super().forward(padded, hx)
+        packed = rnn.pack_padded_sequence(
+            output, lengths, batch_first=self.batch_first, enforce_sorted=False
+        )
+        return packed, h_n
+
+
+class NoHiddenBiasCell(nn.RNNCell):
+    """An RNNCell that forgets bias_hh."""
+
+    def forward(self, input, hx=None):
+        if hx is None:
+            hx = input.new_zeros(*input.shape[:-1], self.hidden_size)
+        pre = input @ self.weight_ih.T + hx @ self.weight_hh.T
+        if self.bias:
+            pre = pre + self.bias_ih
+        return torch.tanh(pre) if self.nonlinearity == "tanh" else torch.relu(pre)

@@ -55,24 +55,54 @@ CASES = [
     ("LeakyReluRNN", "test_outputs_stay_in_the_nonlinearity_range", "values outside [0.0, inf]"),
     ("NondeterministicRNN", "test_repeated_calls_are_deterministic", "a second identical call"),
     ("IgnoresHxRNN", "test_chunked_evaluation_equals_whole_sequence", "running chunks split"),
+    ("TruncatedBPTTRNN", "test_gradients_match_reference_bptt", "differs from the reference's"),
+    (
+        "DirectionMajorHxRNN",
+        "test_stacked_layers_equal_chained_single_layers",
+        "one-layer RNNs chained",
+    ),
+    ("BatchMeanLeakRNN", "test_each_sequence_is_independent", "run alone give the same"),
+    ("LenientHxRNN", "test_invalid_calls_raise_like_nn_rnn", "instead of raising like nn.RNN"),
+    ("DropoutOnLastLayerRNN", "test_training_dropout_acts_only_between_layers", "was dropped"),
+    ("PaddedEndHnRNN", "test_packed_sequences_run_as_if_alone", "h_n of sequence"),
+    ("UnreversedReverseRNN", "test_bidirectional_equals_forward_and_flipped", "flip(x)"),
+]
+
+CELL_CASES = [
+    ("NoHiddenBiasCell", "test_rnn_cell_matches_reference", "differs from the reference cell"),
+    ("NoHiddenBiasCell", "test_cell_steps_reproduce_one_layer_rnn", "stepping broken_rnns"),
 ]
 
 
-@pytest.mark.parametrize(("impl", "prop", "message"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
-def test_broken_implementation_fails_its_property(pytester, monkeypatch, impl, prop, message):
+def _run_properties(pytester, monkeypatch, option, impl, prop):
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
-    result = pytester.runpytest_subprocess(
+    return pytester.runpytest_subprocess(
         "--pyargs",
         "rnn_conformance.properties",
         "-p",
         "no:cacheprovider",
         "--hypothesis-profile=ci",
-        "--rnn-impl",
+        option,
         f"broken_rnns:{impl}",
         "-k",
         prop,
     )
+
+
+def _assert_caught(result, message):
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) >= 1, result.stdout.str()[-3000:]
     assert message in result.stdout.str()
     assert "INTERNALERROR" not in result.stdout.str()
+
+
+@pytest.mark.parametrize(("impl", "prop", "message"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_broken_implementation_fails_its_property(pytester, monkeypatch, impl, prop, message):
+    _assert_caught(_run_properties(pytester, monkeypatch, "--rnn-impl", impl, prop), message)
+
+
+@pytest.mark.parametrize(
+    ("impl", "prop", "message"), CELL_CASES, ids=[f"{c[0]}-{c[1]}" for c in CELL_CASES]
+)
+def test_broken_cell_fails_its_property(pytester, monkeypatch, impl, prop, message):
+    _assert_caught(_run_properties(pytester, monkeypatch, "--rnn-cell-impl", impl, prop), message)
