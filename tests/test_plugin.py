@@ -57,10 +57,79 @@ def test_every_property_is_parametrised_by_device(pytester):
     result = pytester.runpytest_subprocess(*PROPERTIES, "--co", "-q", "--device=cpu,cpu")
     ids = [line for line in result.stdout.lines if "::test_" in line]
     assert ids
-    assert all("[cpu" in line for line in ids)
+    # The cross-device property compares all selected devices in one test.
+    per_device = [line for line in ids if "test_all_selected_devices_agree" not in line]
+    assert all("[cpu" in line for line in per_device)
 
 
 def test_ci_profile_is_loaded_when_ci_is_set(pytester, monkeypatch):
     monkeypatch.setenv("CI", "true")
     result = pytester.runpytest_subprocess(*PROPERTIES, "--co")
     result.stdout.fnmatch_lines(["*hypothesis profile 'ci'*"])
+
+
+def test_unknown_capability_is_a_usage_error(pytester):
+    result = pytester.runpytest_subprocess(*PROPERTIES, "--rnn-unsupported", "autograd,teleport")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown capability 'teleport'*known: autograd*"])
+
+
+def test_declared_capability_gaps_skip_with_the_capability_named(pytester):
+    result = pytester.runpytest_subprocess(
+        *PROPERTIES,
+        "--hypothesis-profile=dev",
+        "--rnn-unsupported=autograd,packed_sequences",
+        "-k",
+        "gradients or gradcheck or packed",
+        "-rs",
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*unsupported capabilities: autograd, packed_sequences*",
+            "*SKIPPED*target declares unsupported capability: autograd*",
+            "*SKIPPED*target declares unsupported capability: packed_sequences*",
+        ]
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("skipped") == 3
+    assert "passed" not in outcomes
+    assert "failed" not in outcomes
+
+
+def test_capabilities_declared_on_the_target_are_honoured(pytester, monkeypatch):
+    pytester.makepyfile(
+        gapped_rnn="""
+        from torch import nn
+
+        class GappedRNN(nn.RNN):
+            rnn_conformance_unsupported = ("float64", "unbatched")
+        """
+    )
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path))
+    result = pytester.runpytest_subprocess(
+        *PROPERTIES,
+        "--hypothesis-profile=dev",
+        "--rnn-impl=gapped_rnn:GappedRNN",
+        "-k",
+        "unbatched or gradcheck",
+        "-rs",
+    )
+    result.stdout.fnmatch_lines(["*unsupported capabilities: float64, unbatched*"])
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) == 0
+    assert outcomes.get("skipped", 0) == 2, result.stdout.str()[-2000:]
+
+
+def test_skips_file_skips_listed_properties_and_warns_about_stale_lines(pytester):
+    skips = pytester.makefile(
+        ".txt", skips="# known gaps\ntest_packed_sequences_run_as_if_alone\nno_such_property\n"
+    )
+    result = pytester.runpytest_subprocess(
+        *PROPERTIES, "--hypothesis-profile=dev", f"--rnn-skips={skips}", "-k", "packed", "-rs"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*'no_such_property' matches no collected property*",
+            "*SKIPPED*listed in --rnn-skips file as 'test_packed_sequences_run_as_if_alone'*",
+        ]
+    )

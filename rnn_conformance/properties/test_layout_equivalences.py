@@ -7,6 +7,7 @@ bound (each is within one bound of the exact result).
 """
 
 import numpy as np
+import pytest
 from hypothesis import given, target
 from hypothesis import strategies as st
 
@@ -41,6 +42,7 @@ def test_batch_first_is_a_transpose(suite, device, case):
     )
 
 
+@pytest.mark.rnn_requires("unbatched")
 @given(case=rnn_cases(batches=st.none()))
 def test_unbatched_equals_batched_of_one(suite, device, case):
     observe(suite, case, device)
