@@ -59,6 +59,14 @@ class Suite:
     cell_target: Target | None = None
     unsupported: frozenset[str] = frozenset()
 
+    def __repr__(self) -> str:
+        # Shown in every falsifying example: keep it to what identifies the run.
+        gaps = f", unsupported={sorted(self.unsupported)}" if self.unsupported else ""
+        return f"Suite({self.target.spec!r}, tf32={self.tf32.allowed}{gaps})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
     def supports(self, case: RNNCase) -> bool:
         """Whether the case's dtype and input rank are within the declared capabilities."""
         if case.dtype == "float64" and "float64" in self.unsupported:

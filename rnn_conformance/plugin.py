@@ -14,6 +14,7 @@ Options:
     ``--rnn-cell-impl module:attr``  the RNNCell under test (default ``torch.nn:RNNCell``)
     ``--rnn-unsupported a,b``   capabilities the target lacks (see ``capabilities``)
     ``--rnn-skips FILE``        node ids (or substrings) of properties to skip
+    ``--rnn-timeout SECONDS``   fail a property that runs longer (default 600; 0 = off)
 
 Profiles (``--hypothesis-profile``): ``dev`` (10 examples), ``default`` (100),
 ``ci`` (derandomized, ``print_blob``, no database; loaded when ``CI`` is set) and
@@ -23,8 +24,11 @@ Profiles (``--hypothesis-profile``): ``dev`` (10 examples), ``default`` (100),
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import warnings
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -92,6 +96,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="FILE",
         help="File of property node ids (or substrings) to skip, one per line.",
+    )
+    group.addoption(
+        "--rnn-timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="Fail a property running longer than this (a hanging target); 0 disables.",
     )
     group.addoption(
         "--allow-tf32",
@@ -165,6 +176,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skips = config.stash.get(_SKIPS, [])
     used: set[str] = set()
     for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "device" in callspec.params:
+            # Travels with the report (also from xdist workers) for the conformance matrix.
+            item.user_properties.append(("rnn_device", callspec.params["device"]))
         needed = {name for mark in item.iter_markers("rnn_requires") for name in mark.args}
         unknown = needed - CAPABILITIES.keys()
         if unknown:
@@ -186,6 +201,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 ),
                 stacklevel=1,
             )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Fail a property that runs longer than ``--rnn-timeout`` (a hanging target)."""
+    limit = item.config.getoption("--rnn-timeout")
+    if not limit or not hasattr(signal, "SIGALRM") or not _in_main_thread():
+        return (yield)
+
+    def expire(signum: int, frame: Any) -> None:
+        raise PropertyTimeout(
+            f"{item.name} ran longer than --rnn-timeout={limit:g} s: the target may hang "
+            "(set --rnn-timeout=0 to disable)"
+        )
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        return (yield)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class PropertyTimeout(AssertionError):
+    """A property exceeded ``--rnn-timeout``."""
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
