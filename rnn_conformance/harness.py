@@ -51,13 +51,15 @@ class Suite:
 
     ``cell_target`` is the nn.RNNCell-like implementation for the cell properties;
     ``unsupported`` the capabilities the target declared it lacks
-    (see :mod:`rnn_conformance.capabilities`).
+    (see :mod:`rnn_conformance.capabilities`); ``activation_error`` its declared tanh
+    accuracy (see :mod:`rnn_conformance.tolerances`).
     """
 
     target: Target
     tf32: TF32Policy
     cell_target: Target | None = None
     unsupported: frozenset[str] = frozenset()
+    activation_error: float = 0.0
 
     def __repr__(self) -> str:
         # Shown in every falsifying example: keep it to what identifies the run.
@@ -215,7 +217,9 @@ class Expected:
 
 def precision_for(suite: Suite, case: RNNCase, device: str) -> Precision:
     """The rounding the tolerance policy assumes for this case on this device."""
-    return Precision.of(case.dtype, tf32=suite.tf32.widens(device))
+    return Precision.of(
+        case.dtype, tf32=suite.tf32.widens(device), activation_error=suite.activation_error
+    )
 
 
 def run_reference(case: RNNCase, precision: Precision) -> Expected:

@@ -14,6 +14,7 @@ Options:
     ``--rnn-cell-impl module:attr``  the RNNCell under test (default ``torch.nn:RNNCell``)
     ``--rnn-unsupported a,b``   capabilities the target lacks (see ``capabilities``)
     ``--rnn-skips FILE``        node ids (or substrings) of properties to skip
+    ``--rnn-activation-error U``  declared absolute tanh error of the target, in units of u
     ``--rnn-timeout SECONDS``   fail a property that runs longer (default 600; 0 = off)
 
 Profiles (``--hypothesis-profile``): ``dev`` (10 examples), ``default`` (100),
@@ -98,6 +99,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="File of property node ids (or substrings) to skip, one per line.",
     )
     group.addoption(
+        "--rnn-activation-error",
+        type=float,
+        default=None,
+        metavar="UNITS",
+        help="Declared absolute tanh error of the target, in units of the dtype's unit "
+        "roundoff (default: the target's rnn_conformance_activation_error, else 0).",
+    )
+    group.addoption(
         "--rnn-timeout",
         type=float,
         default=600.0,
@@ -162,8 +171,17 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--device: {exc}") from None
     tf32 = TF32Policy(allowed=bool(config.getoption("--allow-tf32")))
     tf32.apply()
+    activation_error = config.getoption("--rnn-activation-error")
+    if activation_error is None:
+        activation_error = float(getattr(target.factory, "rnn_conformance_activation_error", 0.0))
+    if not activation_error >= 0:
+        raise pytest.UsageError(f"activation error must be >= 0, got {activation_error}")
     config.stash[_SUITE] = Suite(
-        target=target, tf32=tf32, cell_target=cell_target, unsupported=unsupported
+        target=target,
+        tf32=tf32,
+        cell_target=cell_target,
+        unsupported=unsupported,
+        activation_error=activation_error,
     )
     config.stash[_DEVICES] = devices
 
@@ -248,6 +266,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"rnn-conformance: {suite.tf32.describe()}; cell target {suite.cell_target.spec}"
         if suite.cell_target is not None
         else f"rnn-conformance: {suite.tf32.describe()}",
+        "rnn-conformance: declared tanh absolute error: "
+        + (f"{suite.activation_error:g} u" if suite.activation_error else "none (0)"),
         "rnn-conformance: unsupported capabilities: "
         + (", ".join(sorted(suite.unsupported)) or "none declared"),
     ]

@@ -153,8 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nrnn-conformance matrix\n")
         print(conformance_matrix(results))
         print(
-            f"\n{counts['passed']} passed, {counts['failed']} failed, "
-            f"{counts['skipped']} skipped"
+            f"\n{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped"
         )
     out = write_reports(args.report_dir, info, results)
     print(f"reports: {out / 'report.json'}, {out / 'report.md'}")
