@@ -225,7 +225,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_call(item: pytest.Item) -> Any:
     """Fail a property that runs longer than ``--rnn-timeout`` (a hanging target)."""
     limit = item.config.getoption("--rnn-timeout")
-    if not limit or not hasattr(signal, "SIGALRM") or not _in_main_thread():
+    if "suite" not in getattr(item, "fixturenames", ()) or not limit or not hasattr(signal, "SIGALRM") or not _in_main_thread():
         return (yield)
 
     def expire(signum: int, frame: Any) -> None:
@@ -243,8 +243,12 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
         signal.signal(signal.SIGALRM, previous)
 
 
-class PropertyTimeout(AssertionError):
-    """A property exceeded ``--rnn-timeout``."""
+class PropertyTimeout(BaseException):
+    """A property exceeded ``--rnn-timeout``.
+
+    A BaseException, so that neither the target's own ``except Exception`` nor
+    Hypothesis' shrinking (which would re-run the hanging call) can swallow it.
+    """
 
 
 def _in_main_thread() -> bool:

@@ -77,7 +77,7 @@ def _failure_text(report: pytest.TestReport) -> tuple[str, str, str | None]:
     message, example, in_example = [], [], False
     for line in error_lines:
         stripped = line.strip()
-        if stripped.startswith("Falsifying example"):
+        if stripped.startswith(("Falsifying example", "Falsifying explicit example")):
             in_example = True
         elif stripped.startswith(("Explanation:", "You can reproduce", "Traceback")):
             in_example = False

@@ -333,3 +333,11 @@ class NoHiddenBiasCell(nn.RNNCell):
         if self.bias:
             pre = pre + self.bias_ih
         return torch.tanh(pre) if self.nonlinearity == "tanh" else torch.relu(pre)
+
+
+class HangingRNN(nn.RNN):
+    """Never returns from forward (a deadlocked kernel)."""
+
+    def forward(self, input, hx=None):
+        while True:
+            pass

@@ -1,0 +1,1 @@
+"""Examples of pointing rnn-conformance at other implementations (tested in CI)."""

@@ -1,0 +1,46 @@
+"""Reusing the suite's strategies, reference and tolerance policy in your own tests.
+
+No plugin options needed: draw complete cases with ``rnn_cases``, run your code and
+the NumPy reference, and compare under the shared tolerance policy. Here "your code"
+is the pure-PyTorch ``LoopRNN`` of ``pure_torch_rnn.py``; swap in your own.
+"""
+
+import torch
+from hypothesis import given, settings
+
+from examples.pure_torch_rnn import LoopRNN
+from rnn_conformance.reference import rnn_forward_trace
+from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
+from rnn_conformance.tolerances import Precision, assert_within, forward_error_bounds
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    case=rnn_cases(
+        configs=rnn_configs(max_hidden_size=16, nonlinearities=("tanh",)),
+        batches=batch_sizes(allow_empty=False),
+    )
+)
+def test_loop_rnn_matches_reference(case):
+    dtype = getattr(torch, case.dtype)
+    module = LoopRNN(**case.config.constructor_kwargs(), dtype=dtype).eval()
+    module.load_state_dict({k: torch.tensor(v, dtype=dtype) for k, v in case.params.items()})
+    hx = None if case.hx is None else torch.tensor(case.hx, dtype=dtype)
+    with torch.no_grad():
+        output, h_n = module(torch.tensor(case.input, dtype=dtype), hx)
+
+    expected, expected_h_n, trace = rnn_forward_trace(
+        case.input,
+        case.params,
+        case.hx,
+        nonlinearity=case.config.nonlinearity,
+        batch_first=case.config.batch_first,
+    )
+    bounds = forward_error_bounds(
+        trace,
+        Precision.of(case.dtype),
+        batched=case.batched,
+        batch_first=case.config.batch_first,
+    )
+    assert_within(output.double().numpy(), expected, bounds.output, what="output", axes=())
+    assert_within(h_n.double().numpy(), expected_h_n, bounds.h_n, what="h_n", axes=())
