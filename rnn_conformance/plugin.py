@@ -225,7 +225,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_call(item: pytest.Item) -> Any:
     """Fail a property that runs longer than ``--rnn-timeout`` (a hanging target)."""
     limit = item.config.getoption("--rnn-timeout")
-    if "suite" not in getattr(item, "fixturenames", ()) or not limit or not hasattr(signal, "SIGALRM") or not _in_main_thread():
+    if (
+        "suite" not in getattr(item, "fixturenames", ())
+        or not limit
+        or not hasattr(signal, "SIGALRM")
+        or not _in_main_thread()
+    ):
         return (yield)
 
     def expire(signum: int, frame: Any) -> None:

@@ -70,22 +70,27 @@ def _split_params(params: str | None, device: str) -> str:
     return "-".join(parts)
 
 
+_MARGIN = re.compile(r"^(E   ?|\s*[|+] ?)")
+_ERROR = re.compile(r"^[\w.]*(Error|Exception|Timeout|Exit)\b.*?: ")
+
+
 def _failure_text(report: pytest.TestReport) -> tuple[str, str, str | None]:
-    """Split a failure into its message and Hypothesis' falsifying example; find the blob."""
+    """Split a failure into its message and Hypothesis' falsifying example; find the blob.
+
+    Handles pytest's ``E`` lines and the ``|``-framed lines of an exception group (when
+    Hypothesis found several distinct failures, the first is reported).
+    """
     text = str(report.longrepr)
-    error_lines = [line[2:] for line in text.splitlines() if line.startswith("E ")]
-    message, example, in_example = [], [], False
-    for line in error_lines:
-        stripped = line.strip()
-        if stripped.startswith(("Falsifying example", "Falsifying explicit example")):
-            in_example = True
-        elif stripped.startswith(("Explanation:", "You can reproduce", "Traceback")):
-            in_example = False
-            continue
-        if in_example:
-            example.append(line)
-        elif not example:
-            message.append(line)
+    lines = [_MARGIN.sub("", line, count=1) for line in text.splitlines()]
+    starts = [i for i, line in enumerate(lines) if line.strip().startswith("Falsifying")]
+    end = starts[0] if starts else len(lines)
+    errors = [i for i in range(end) if _ERROR.match(lines[i].strip())]
+    message = lines[errors[-1] : end] if errors else lines[max(0, end - 8) : end]
+    example: list[str] = []
+    for line in lines[end:]:
+        if line.strip().startswith(("Explanation:", "You can reproduce", "Traceback")):
+            break
+        example.append(line)
     blob = _BLOB.search(text + "\n".join(content for _, content in report.sections))
     return (
         textwrap.dedent("\n".join(message)).strip(),
