@@ -59,6 +59,7 @@ from rnn_conformance.backprop import (
     backward_through_trace,
     from_time_major,
     parameter_gradients,
+    summed_outer,
     to_time_major,
 )
 from rnn_conformance.reference import Array, DirectionTrace, ForwardTrace
@@ -463,8 +464,8 @@ def _reduction_bound(
     if values is None:
         exact, perturbed = magnitude.sum(axis=(0, 1)), adjoint_error.sum(axis=(0, 1))
     else:
-        exact = np.einsum("lnh,lnk->hk", magnitude, values)
-        perturbed = np.einsum("lnh,lnk->hk", adjoint_error, values)
+        exact = summed_outer(magnitude, values)
+        perturbed = summed_outer(adjoint_error, values)
     return terms * (precision.matmul * exact + precision.underflow) + perturbed
 
 

@@ -172,10 +172,10 @@ class ReshapeNotTransposeRNN(nn.RNN):
         batch, steps = input.shape[:2]
         self.batch_first = False
         try:
-            output, h_n = super().forward(input.reshape(steps, batch, -1), hx)
+            output, h_n = super().forward(input.reshape(steps, batch, input.shape[-1]), hx)
         finally:
             self.batch_first = True
-        return output.reshape(batch, steps, -1), h_n
+        return output.reshape(batch, steps, output.shape[-1]), h_n
 
 
 class UnbatchedStepsAsBatchRNN(nn.RNN):

@@ -1,0 +1,236 @@
+"""Benchmark the suite: wall time per profile and worker count, per-property throughput,
+and the NumPy reference against torch.nn.RNN (float32, CPU) forward and backward.
+
+    python benchmarks/run_benchmarks.py                  # everything (about 6 minutes)
+    python benchmarks/run_benchmarks.py --profiles dev   # quicker
+    python benchmarks/run_benchmarks.py --skip-suite     # reference vs torch only
+
+Prints Markdown tables and writes them as JSON (default benchmarks/results.json).
+Timings are wall-clock on this machine; ratios are measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnn_conformance.backprop import gradients_from_trace
+from rnn_conformance.reference import rnn_forward_trace
+
+SIZES = {
+    "small": dict(steps=8, batch=4, input_size=8, hidden=8, layers=1, bidirectional=False),
+    "medium": dict(steps=64, batch=16, input_size=64, hidden=64, layers=2, bidirectional=True),
+    "large": dict(steps=256, batch=32, input_size=256, hidden=256, layers=1, bidirectional=False),
+}
+TARGETS = {
+    "suite_default_n2_s": 60.0,
+    "forward_ratio_medium": 2.0,
+    "backward_ratio_medium": 3.0,
+    "xdist_speedup_default": 1.6,
+}
+
+
+def _best_of(fn, repeats):
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def reference_versus_torch(repeats: int = 5) -> list[dict]:
+    """Forward and forward+backward times of the reference and of nn.RNN float32."""
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    rows = []
+    for name, s in SIZES.items():
+        rnn = torch.nn.RNN(
+            s["input_size"], s["hidden"], num_layers=s["layers"], bidirectional=s["bidirectional"]
+        ).eval()
+        params = {k: v.detach().double().numpy() for k, v in rnn.named_parameters()}
+        rng = np.random.default_rng(0)
+        x = rng.uniform(-1, 1, (s["steps"], s["batch"], s["input_size"]))
+        x_t = torch.tensor(x, dtype=torch.float32)
+
+        def torch_forward():
+            with torch.no_grad():
+                rnn(x_t)
+
+        def torch_backward():
+            xg = x_t.clone().requires_grad_()
+            out, h_n = rnn(xg)
+            torch.autograd.backward((out, h_n), (torch.ones_like(out), torch.ones_like(h_n)))
+
+        def reference_forward():
+            rnn_forward_trace(x, params)
+
+        def reference_backward():
+            out, h_n, trace = rnn_forward_trace(x, params)
+            gradients_from_trace(
+                trace,
+                np.ones_like(out),
+                np.ones_like(h_n),
+                batched=True,
+                batch_first=False,
+                bias=True,
+            )
+
+        for fn in (torch_forward, torch_backward, reference_forward, reference_backward):
+            fn()  # warm-up
+        times = {
+            fn.__name__: _best_of(fn, repeats)
+            for fn in (torch_forward, torch_backward, reference_forward, reference_backward)
+        }
+        rows.append(
+            {
+                "size": name,
+                **s,
+                **{k + "_ms": round(v * 1e3, 3) for k, v in times.items()},
+                "forward_ratio": round(times["reference_forward"] / times["torch_forward"], 2),
+                "backward_ratio": round(
+                    times["reference_backward"] / times["torch_backward"], 2
+                ),
+            }
+        )
+    return rows
+
+
+_PASSING = re.compile(r"(\d+) passing examples")
+_HEADER = re.compile(r"^(\S+::\S+):$")
+
+
+def run_suite(profile: str, workers: int) -> dict:
+    """Wall time of all properties under ``profile`` with ``workers`` (0 = no xdist)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        junit = Path(tmp) / "junit.xml"
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--pyargs",
+            "rnn_conformance.properties",
+            "-p",
+            "no:cacheprovider",
+            f"--hypothesis-profile={profile}",
+            "--hypothesis-show-statistics",
+            f"--junitxml={junit}",
+            "-q",
+        ]
+        if workers:
+            command += ["-n", str(workers)]
+        env = {k: v for k, v in os.environ.items() if k != "CI"}
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
+        wall = time.perf_counter() - start
+        per_test = {}
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            test = f"{case.get('name')}"
+            per_test[test] = per_test.get(test, 0.0) + float(case.get("time", 0))
+    examples, current = {}, None
+    for line in done.stdout.splitlines():
+        header = _HEADER.match(line.strip())
+        if header:
+            current = header.group(1).split("::")[-1]
+        match = _PASSING.search(line)
+        if match and current is not None:
+            examples[current] = examples.get(current, 0) + int(match.group(1))
+    return {
+        "profile": profile,
+        "workers": workers,
+        "wall_s": round(wall, 2),
+        "exit_code": done.returncode,
+        "per_test_s": per_test,
+        "examples": examples,
+    }
+
+
+def _table(headers, rows):
+    lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Run the benchmarks, print the tables, write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profiles", default="dev,default,ci")
+    parser.add_argument("--workers", default="0,2")
+    parser.add_argument("--skip-suite", action="store_true")
+    parser.add_argument("--output", default=str(Path(__file__).with_name("results.json")))
+    args = parser.parse_args()
+
+    results: dict = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, torch {torch.__version__}",
+        "targets": TARGETS,
+    }
+    comparison = reference_versus_torch()
+    results["reference_vs_torch"] = comparison
+    print("## NumPy reference vs torch.nn.RNN float32 (CPU), best of 5\n")
+    print(
+        _table(
+            ["size", "torch fwd ms", "ref fwd ms", "fwd ratio", "torch fwd+bwd ms",
+             "ref fwd+bwd ms", "bwd ratio"],
+            [
+                [r["size"], r["torch_forward_ms"], r["reference_forward_ms"], r["forward_ratio"],
+                 r["torch_backward_ms"], r["reference_backward_ms"], r["backward_ratio"]]
+                for r in comparison
+            ],
+        )
+    )
+    if not args.skip_suite:
+        runs = [
+            run_suite(profile, int(workers))
+            for profile in args.profiles.split(",")
+            for workers in args.workers.split(",")
+        ]
+        results["suite"] = runs
+        print("\n## Suite wall time (all properties)\n")
+        walls = {(r["profile"], r["workers"]): r["wall_s"] for r in runs}
+        rows = []
+        for profile in args.profiles.split(","):
+            serial, parallel = walls.get((profile, 0)), walls.get((profile, 2))
+            speedup = round(serial / parallel, 2) if serial and parallel else ""
+            rows.append([profile, serial, parallel, speedup])
+        print(_table(["profile", "-n 0 s", "-n 2 s", "speed-up"], rows))
+        serial_default = next(
+            (r for r in runs if r["workers"] == 0 and r["profile"] == "default"), runs[0]
+        )
+        total = sum(serial_default["per_test_s"].values()) or 1.0
+        per_property = sorted(serial_default["per_test_s"].items(), key=lambda kv: -kv[1])
+        print(f"\n## Per property ({serial_default['profile']} profile, -n 0)\n")
+        print(
+            _table(
+                ["property", "s", "share", "examples", "examples/s"],
+                [
+                    [
+                        name,
+                        round(seconds, 2),
+                        f"{100 * seconds / total:.1f}%",
+                        serial_default["examples"].get(name.split("[")[0], ""),
+                        round(serial_default["examples"].get(name.split("[")[0], 0) / seconds, 1)
+                        if seconds
+                        else "",
+                    ]
+                    for name, seconds in per_property
+                ],
+            )
+        )
+    Path(args.output).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
