@@ -51,60 +51,49 @@ def _best_of(fn, repeats):
     return best
 
 
+def _time_size(name: str, s: dict, repeats: int) -> dict:
+    """Time torch and the reference, forward and forward+backward, at one size."""
+    rnn = torch.nn.RNN(
+        s["input_size"], s["hidden"], num_layers=s["layers"], bidirectional=s["bidirectional"]
+    ).eval()
+    params = {k: v.detach().double().numpy() for k, v in rnn.named_parameters()}
+    x = np.random.default_rng(0).uniform(-1, 1, (s["steps"], s["batch"], s["input_size"]))
+    x_t = torch.tensor(x, dtype=torch.float32)
+
+    def torch_forward():
+        with torch.no_grad():
+            rnn(x_t)
+
+    def torch_backward():
+        out, h_n = rnn(x_t.clone().requires_grad_())
+        torch.autograd.backward((out, h_n), (torch.ones_like(out), torch.ones_like(h_n)))
+
+    def reference_forward():
+        rnn_forward_trace(x, params)
+
+    def reference_backward():
+        out, h_n, trace = rnn_forward_trace(x, params)
+        gradients_from_trace(
+            trace, np.ones_like(out), np.ones_like(h_n), batched=True, batch_first=False, bias=True
+        )
+
+    functions = (torch_forward, torch_backward, reference_forward, reference_backward)
+    for fn in functions:
+        fn()  # warm-up
+    times = {fn.__name__: _best_of(fn, repeats) for fn in functions}
+    return {
+        "size": name,
+        **s,
+        **{k + "_ms": round(v * 1e3, 3) for k, v in times.items()},
+        "forward_ratio": round(times["reference_forward"] / times["torch_forward"], 2),
+        "backward_ratio": round(times["reference_backward"] / times["torch_backward"], 2),
+    }
+
+
 def reference_versus_torch(repeats: int = 5) -> list[dict]:
     """Forward and forward+backward times of the reference and of nn.RNN float32."""
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    rows = []
-    for name, s in SIZES.items():
-        rnn = torch.nn.RNN(
-            s["input_size"], s["hidden"], num_layers=s["layers"], bidirectional=s["bidirectional"]
-        ).eval()
-        params = {k: v.detach().double().numpy() for k, v in rnn.named_parameters()}
-        rng = np.random.default_rng(0)
-        x = rng.uniform(-1, 1, (s["steps"], s["batch"], s["input_size"]))
-        x_t = torch.tensor(x, dtype=torch.float32)
-
-        def torch_forward():
-            with torch.no_grad():
-                rnn(x_t)
-
-        def torch_backward():
-            xg = x_t.clone().requires_grad_()
-            out, h_n = rnn(xg)
-            torch.autograd.backward((out, h_n), (torch.ones_like(out), torch.ones_like(h_n)))
-
-        def reference_forward():
-            rnn_forward_trace(x, params)
-
-        def reference_backward():
-            out, h_n, trace = rnn_forward_trace(x, params)
-            gradients_from_trace(
-                trace,
-                np.ones_like(out),
-                np.ones_like(h_n),
-                batched=True,
-                batch_first=False,
-                bias=True,
-            )
-
-        for fn in (torch_forward, torch_backward, reference_forward, reference_backward):
-            fn()  # warm-up
-        times = {
-            fn.__name__: _best_of(fn, repeats)
-            for fn in (torch_forward, torch_backward, reference_forward, reference_backward)
-        }
-        rows.append(
-            {
-                "size": name,
-                **s,
-                **{k + "_ms": round(v * 1e3, 3) for k, v in times.items()},
-                "forward_ratio": round(times["reference_forward"] / times["torch_forward"], 2),
-                "backward_ratio": round(
-                    times["reference_backward"] / times["torch_backward"], 2
-                ),
-            }
-        )
-    return rows
+    return [_time_size(name, s, repeats) for name, s in SIZES.items()]
 
 
 _PASSING = re.compile(r"(\d+) passing examples")
@@ -142,7 +131,7 @@ def run_suite(profile: str, workers: int) -> dict:
     for line in done.stdout.splitlines():
         header = _HEADER.match(line.strip())
         if header:
-            current = header.group(1).split("::")[-1]
+            current = header.group(1).split("::")[-1]  # name[params], as in the junit names
         match = _PASSING.search(line)
         if match and current is not None:
             examples[current] = examples.get(current, 0) + int(match.group(1))
@@ -181,11 +170,25 @@ def main() -> None:
     print("## NumPy reference vs torch.nn.RNN float32 (CPU), best of 5\n")
     print(
         _table(
-            ["size", "torch fwd ms", "ref fwd ms", "fwd ratio", "torch fwd+bwd ms",
-             "ref fwd+bwd ms", "bwd ratio"],
             [
-                [r["size"], r["torch_forward_ms"], r["reference_forward_ms"], r["forward_ratio"],
-                 r["torch_backward_ms"], r["reference_backward_ms"], r["backward_ratio"]]
+                "size",
+                "torch fwd ms",
+                "ref fwd ms",
+                "fwd ratio",
+                "torch fwd+bwd ms",
+                "ref fwd+bwd ms",
+                "bwd ratio",
+            ],
+            [
+                [
+                    r["size"],
+                    r["torch_forward_ms"],
+                    r["reference_forward_ms"],
+                    r["forward_ratio"],
+                    r["torch_backward_ms"],
+                    r["reference_backward_ms"],
+                    r["backward_ratio"],
+                ]
                 for r in comparison
             ],
         )
@@ -219,8 +222,8 @@ def main() -> None:
                         name,
                         round(seconds, 2),
                         f"{100 * seconds / total:.1f}%",
-                        serial_default["examples"].get(name.split("[")[0], ""),
-                        round(serial_default["examples"].get(name.split("[")[0], 0) / seconds, 1)
+                        serial_default["examples"].get(name, ""),
+                        round(serial_default["examples"].get(name, 0) / seconds, 1)
                         if seconds
                         else "",
                     ]

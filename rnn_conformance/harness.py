@@ -18,7 +18,7 @@ from hypothesis import assume, event, note
 
 from rnn_conformance.backprop import Gradients, gradients_from_trace
 from rnn_conformance.devices import TF32Policy
-from rnn_conformance.reference import Array, as_float64, rnn_forward_trace
+from rnn_conformance.reference import Array, ForwardTrace, as_float64, rnn_forward_trace
 from rnn_conformance.strategies import MemoryLayout, RNNCase
 from rnn_conformance.target import Target, TargetContractError
 from rnn_conformance.tolerances import (
@@ -222,15 +222,20 @@ def precision_for(suite: Suite, case: RNNCase, device: str) -> Precision:
     )
 
 
-def run_reference(case: RNNCase, precision: Precision) -> Expected:
-    """Run the NumPy reference on the case and compute the error bounds for ``precision``."""
-    output, h_n, trace = rnn_forward_trace(
+def reference_trace(case: RNNCase) -> tuple[Array, Array, ForwardTrace]:
+    """The reference's ``(output, h_n, trace)`` for the case."""
+    return rnn_forward_trace(
         case.input,
         case.params,
         case.hx,
         nonlinearity=case.config.nonlinearity,
         batch_first=case.config.batch_first,
     )
+
+
+def run_reference(case: RNNCase, precision: Precision) -> Expected:
+    """Run the NumPy reference on the case and compute the error bounds for ``precision``."""
+    output, h_n, trace = reference_trace(case)
     bounds = forward_error_bounds(
         trace, precision, batched=case.batched, batch_first=case.config.batch_first
     )
@@ -294,25 +299,18 @@ def _assert_output_and_h_n(
     context: str,
 ) -> float:
     """Compare output and h_n under the policy; return the worst error / allowed ratio."""
+    axes = {"output": output_axes(case), "h_n": hidden_axes(case)}
     return max(
         assert_within(
-            actual.output,
-            expected.output,
-            bounds.output,
-            what="output",
-            axes=output_axes(case),
+            getattr(actual, name),
+            getattr(expected, name),
+            getattr(bounds, name),
+            what=name,
+            axes=axes[name],
             factor=factor,
             context=context,
-        ),
-        assert_within(
-            actual.h_n,
-            expected.h_n,
-            bounds.h_n,
-            what="h_n",
-            axes=hidden_axes(case),
-            factor=factor,
-            context=context,
-        ),
+        )
+        for name in ("output", "h_n")
     )
 
 
@@ -363,13 +361,7 @@ def reference_gradients(
     case: RNNCase, precision: Precision, grad_output: Array, grad_h_n: Array
 ) -> tuple[dict[str, Array], dict[str, Array]]:
     """The reference's gradients (as :func:`run_target_gradients`) and their error bounds."""
-    _, _, trace = rnn_forward_trace(
-        case.input,
-        case.params,
-        case.hx,
-        nonlinearity=case.config.nonlinearity,
-        batch_first=case.config.batch_first,
-    )
+    _, _, trace = reference_trace(case)
     layout = {"batched": case.batched, "batch_first": case.config.batch_first}
     exact = gradients_from_trace(trace, grad_output, grad_h_n, bias=case.config.bias, **layout)
     forward = forward_error_bounds(trace, precision, **layout)

@@ -114,14 +114,17 @@ class Target:
                 f"{sorted(state)} failed: {type(exc).__name__}: {exc}"
             ) from exc
 
-    def call(self, module: torch.nn.Module, *args: Any) -> torch.Tensor:
-        """Call a cell-like ``module(*args)`` and check that it returned one tensor."""
+    def _invoke(self, module: torch.nn.Module, args: tuple[Any, ...]) -> Any:
         try:
-            result = module(*args)
+            return module(*args)
         except Exception as exc:
             raise TargetContractError(
                 f"{self.spec}.forward({_describe_args(args)}) raised {type(exc).__name__}: {exc}"
             ) from exc
+
+    def call(self, module: torch.nn.Module, *args: Any) -> torch.Tensor:
+        """Call a cell-like ``module(*args)`` and check that it returned one tensor."""
+        result = self._invoke(module, args)
         if not isinstance(result, torch.Tensor):
             raise TargetContractError(
                 f"{self.spec}.forward returned {type(result).__name__}, expected a torch.Tensor"
@@ -136,12 +139,7 @@ class Target:
         An exception from the target becomes a :class:`TargetContractError` that names the
         call, since every argument the properties pass is valid for nn.RNN.
         """
-        try:
-            result = module(*args)
-        except Exception as exc:
-            raise TargetContractError(
-                f"{self.spec}.forward({_describe_args(args)}) raised {type(exc).__name__}: {exc}"
-            ) from exc
+        result = self._invoke(module, args)
         if not isinstance(result, tuple | list) or len(result) != 2:
             raise TargetContractError(
                 f"{self.spec}.forward returned {type(result).__name__}"
