@@ -198,7 +198,6 @@ def _direction_probes(
     else:
         slope = (run.preactivations > 0).astype(np.float64)
         local_act = np.zeros_like(run.hidden)
-    local = slope * local_pre + local_act
     # Rounding errors have unknown signs: each probe draws them at random, at their
     # worst-case magnitude, so the probes sample how this recurrence amplifies them.
     signs_pre = rng.choice((-1.0, 1.0), size=(PROBES, *local_pre.shape))
@@ -206,12 +205,19 @@ def _direction_probes(
     carried_in = incoming @ run.weight_ih.T
     probes = np.empty((PROBES, steps, batch, hidden_size))
     pre_rms = np.empty((steps, batch, hidden_size))
+    ambiguous = np.zeros((steps, batch, hidden_size), dtype=bool)
     error = np.zeros((PROBES, batch, hidden_size))
     for t in range(steps):
         pre_error = carried_in[:, t] + error @ run.weight_hh.T + signs_pre[:, t] * local_pre[t]
         pre_rms[t] = np.sqrt(np.mean(pre_error**2, axis=0))
+        if nonlinearity == "relu":
+            # Within its error bound of zero, the target's pre-activation may have the
+            # other sign: relu then passes the error through, so count it as active.
+            ambiguous[t] = np.abs(run.preactivations[t]) <= SAFETY * (pre_rms[t] + local_pre[t])
+            slope[t] = np.where(ambiguous[t], 1.0, slope[t])
         error = slope[t] * pre_error + signs_act[:, t] * local_act[t]
         probes[:, t] = error
+    local = slope * local_pre + local_act + np.where(ambiguous, pre_rms, 0.0)
     return probes, local, pre_rms + local_pre
 
 
@@ -454,18 +460,22 @@ def _direction_perturbation(
 
 
 def _reduction_bound(
-    magnitude: Array, adjoint_error: Array, values: Array | None, precision: Precision
+    magnitude: Array,
+    adjoint_error: Array,
+    values: tuple[Array, Array] | None,
+    precision: Precision,
 ) -> Array:
-    """Local bound of a weight (``values`` given) or bias gradient: a sum over L*N terms.
+    """Local bound of a weight gradient (``values`` = (|x|, error of x)) or a bias gradient.
 
-    Its worst-case rounding plus the deterministic first-order error of each ``a_t``.
+    A sum over L*N terms: its worst-case rounding plus the deterministic first-order
+    error of each ``a_t`` and of each ``x`` (the target's forward error in it).
     """
     terms = magnitude.shape[0] * magnitude.shape[1]
     if values is None:
         exact, perturbed = magnitude.sum(axis=(0, 1)), adjoint_error.sum(axis=(0, 1))
     else:
-        exact = summed_outer(magnitude, values)
-        perturbed = summed_outer(adjoint_error, values)
+        exact = summed_outer(magnitude, values[0])
+        perturbed = summed_outer(adjoint_error, values[0]) + summed_outer(magnitude, values[1])
     return terms * (precision.matmul * exact + precision.underflow) + perturbed
 
 
@@ -521,7 +531,11 @@ def gradient_error_bounds(
             weight_local[-1].append(
                 tuple(
                     _reduction_bound(magnitude, adjoint_error, values, precision)
-                    for values in (np.abs(run.inputs), np.abs(record.previous), None)
+                    for values in (
+                        (np.abs(run.inputs), np.abs(perturbation.inputs[0])),
+                        (np.abs(record.previous), np.abs(perturbation.previous[0])),
+                        None,
+                    )
                 )
             )
             h0_local.append(
