@@ -413,11 +413,13 @@ def _direction_perturbation(
     direction: int,
     precision: Precision,
     rng: Any,
+    above: Array,
 ) -> tuple[DirectionPerturbation, Array, Array]:
     """Random-sign perturbations at worst-case magnitudes for one direction's backward.
 
-    Returns them with the magnitudes of the one-step errors of ``a_t`` and of the
-    rounding of ``dx_t`` (the deterministic local bounds).
+    ``above`` is the rounding of the gradient arriving from the layer above (processing
+    order). Returns the perturbations with the magnitudes of the one-step errors of
+    ``a_t`` and of the rounding of ``dx_t`` (the deterministic local bounds).
     """
     run = trace.layers[layer][direction]
     u, ue, tiny = precision.matmul, precision.elementwise, precision.underflow
@@ -433,7 +435,7 @@ def _direction_perturbation(
     following = np.concatenate([record.adjoint[1:], np.zeros_like(record.adjoint[:1])])
     carry = hidden_size * (u * (np.abs(following) @ np.abs(run.weight_hh)) + tiny)
     adjoint = (
-        np.abs(record.slope) * (carry + ue * np.abs(record.upstream))
+        np.abs(record.slope) * (carry + above + ue * np.abs(record.upstream))
         + ue * np.abs(record.adjoint)
         + tiny
     )
@@ -457,6 +459,33 @@ def _direction_perturbation(
         input_grad=signed(input_grad),
     )
     return perturbation, np.abs(record.upstream) * slope + adjoint, input_grad
+
+
+def _rounding_from_above(
+    trace: ForwardTrace, records: list[list[DirectionBackward]], precision: Precision
+) -> list[list[Array]]:
+    """For each layer-direction, the rounding of ``dx`` it receives from the layer above.
+
+    ``dx_t = a_t @ W_ih`` of every direction above, summed: H * u * |a| @ |W_ih| each,
+    returned in the receiving direction's processing order (zeros for the top layer).
+    """
+    hidden_size = trace.layers[0][0].weight_hh.shape[0]
+    result = []
+    for layer, directions in enumerate(trace.layers):
+        if layer + 1 == len(trace.layers):
+            result.append([np.zeros_like(run.hidden) for run in directions])
+            continue
+        total: Array | float = 0.0
+        for d, run in enumerate(trace.layers[layer + 1]):
+            magnitude = np.abs(records[layer + 1][d].adjoint) @ np.abs(run.weight_ih)
+            rounding = hidden_size * (precision.matmul * magnitude + precision.underflow)
+            total = total + (rounding[::-1] if d else rounding)
+        blocks = [
+            np.asarray(total)[..., d * hidden_size : (d + 1) * hidden_size]
+            for d in range(len(directions))
+        ]
+        result.append([block[::-1] if d else block for d, block in enumerate(blocks)])
+    return result
 
 
 def _reduction_bound(
@@ -514,13 +543,14 @@ def gradient_error_bounds(
     u, tiny = precision.matmul, precision.underflow
     perturbations, input_local, h0_local = [], 0.0, []
     weight_local: list[list[tuple[Array, Array, Array]]] = []
+    from_above = _rounding_from_above(trace, records, precision)
     for layer, directions in enumerate(trace.layers):
         perturbations.append([])
         weight_local.append([])
         for d, run in enumerate(directions):
             record = records[layer][d]
             perturbation, adjoint_error, grad_rounding = _direction_perturbation(
-                trace, bounds, record, layer, d, precision, rng
+                trace, bounds, record, layer, d, precision, rng, from_above[layer][d]
             )
             perturbations[-1].append(perturbation)
             if layer == 0:
