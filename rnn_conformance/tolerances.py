@@ -14,6 +14,8 @@ only differences are rounding inside the computation). Every element may differ 
   nonlinearity adds ``2 * u * |h|`` for tanh (within an ulp in torch and NumPy) and
   nothing for relu; every operation may also lose the dtype's smallest normal number
   (gradual underflow, or kernels that flush subnormals to zero);
+* a relu pre-activation within its own error bound of zero may have the other sign
+  in the target, so it counts as active (its error passes through);
 * these local errors are propagated through the *linearised* recurrence of the actual
   weights and states (``e_t = f'(a_t) * (W_ih e_in + W_hh e_{t-1}) + local_t``, layer
   by layer and direction by direction), with random signs at their worst-case
