@@ -228,6 +228,21 @@ def gradients_from_trace(
     top = to_time_major(grad_output, batched=batched, batch_first=batch_first)
     final = grad_h_n if batched else grad_h_n[:, None]
     d_input, d_h0, weights, _ = backward_through_trace(trace, top, final)
+    return assemble_gradients(
+        d_input, d_h0, weights, batched=batched, batch_first=batch_first, bias=bias
+    )
+
+
+def assemble_gradients(
+    d_input: Array,
+    d_h0: Array,
+    weights: list[list[tuple[Array, Array, Array]]],
+    *,
+    batched: bool,
+    batch_first: bool,
+    bias: bool,
+) -> Gradients:
+    """Put time-major results of :func:`backward_through_trace` in nn.RNN's layout and names."""
     return Gradients(
         input=from_time_major(d_input, batched=batched, batch_first=batch_first),
         hx=d_h0 if batched else d_h0[:, 0],

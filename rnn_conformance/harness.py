@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from hypothesis import assume, event, note
 
-from rnn_conformance.backprop import Gradients, gradients_from_trace
+from rnn_conformance.backprop import Gradients
 from rnn_conformance.devices import TF32Policy
 from rnn_conformance.reference import Array, ForwardTrace, as_float64, rnn_forward_trace
 from rnn_conformance.strategies import MemoryLayout, RNNCase
@@ -26,7 +26,7 @@ from rnn_conformance.tolerances import (
     Precision,
     assert_within,
     forward_error_bounds,
-    gradient_error_bounds,
+    gradients_and_error_bounds,
 )
 
 TORCH_DTYPES = {
@@ -363,9 +363,8 @@ def reference_gradients(
     """The reference's gradients (as :func:`run_target_gradients`) and their error bounds."""
     _, _, trace = reference_trace(case)
     layout = {"batched": case.batched, "batch_first": case.config.batch_first}
-    exact = gradients_from_trace(trace, grad_output, grad_h_n, bias=case.config.bias, **layout)
     forward = forward_error_bounds(trace, precision, **layout)
-    bounds = gradient_error_bounds(
+    exact, bounds = gradients_and_error_bounds(
         trace, forward, grad_output, grad_h_n, precision, bias=case.config.bias, **layout
     )
 

@@ -58,9 +58,8 @@ from rnn_conformance.backprop import (
     DirectionBackward,
     DirectionPerturbation,
     Gradients,
+    assemble_gradients,
     backward_through_trace,
-    from_time_major,
-    parameter_gradients,
     summed_outer,
     to_time_major,
 )
@@ -516,7 +515,7 @@ def _probe_bound(perturbed: Array, exact: Array, local: Array) -> Array:
     return rms + rms.mean() + local
 
 
-def gradient_error_bounds(
+def gradients_and_error_bounds(
     trace: ForwardTrace,
     bounds: ForwardBounds,
     grad_output: Array,
@@ -526,8 +525,11 @@ def gradient_error_bounds(
     batched: bool,
     batch_first: bool,
     bias: bool,
-) -> Gradients:
-    """Per-element bounds on the target's gradients, shaped like :class:`Gradients`.
+) -> tuple[Gradients, Gradients]:
+    """The exact gradients and per-element bounds on the target's, both as :class:`Gradients`.
+
+    The exact gradients are those of :func:`~rnn_conformance.backprop.gradients_from_trace`
+    (the bounds need that backward pass anyway, so it is run once for both).
 
     The same method as the forward bounds, run backwards: the backward pass is repeated
     with random-sign perturbations at worst-case magnitudes of (i) the target's forward
@@ -589,8 +591,6 @@ def gradient_error_bounds(
         ]
         for k, layer_local in enumerate(weight_local)
     ]
-    return Gradients(
-        input=from_time_major(input_bound, batched=batched, batch_first=batch_first),
-        hx=h0_bound if batched else h0_bound[:, 0],
-        params=parameter_gradients(weight_bounds, bias),  # type: ignore[arg-type]
-    )
+    layout = {"batched": batched, "batch_first": batch_first, "bias": bias}
+    exact = assemble_gradients(exact_input, exact_h0, exact_weights, **layout)
+    return exact, assemble_gradients(input_bound, h0_bound, weight_bounds, **layout)  # type: ignore[arg-type]

@@ -63,7 +63,7 @@ def test_gradients_match_reference_bptt(suite, device, case, data):
     context = (
         f"gradient from {suite.target.spec}'s autograd on {device} differs from the "
         f"reference's backpropagation through time ({precision.label}; see "
-        f"rnn_conformance.tolerances.gradient_error_bounds)\n  {case.describe()}"
+        f"rnn_conformance.tolerances.gradients_and_error_bounds)\n  {case.describe()}"
     )
     worst = 0.0
     for name, value in expected.items():
