@@ -17,6 +17,7 @@ import torch
 from hypothesis import assume, event, note
 
 from rnn_conformance.backprop import Gradients
+from rnn_conformance.config import RNNConfig
 from rnn_conformance.devices import TF32Policy
 from rnn_conformance.reference import Array, ForwardTrace, as_float64, rnn_forward_trace
 from rnn_conformance.strategies import MemoryLayout, RNNCase
@@ -252,11 +253,33 @@ def hidden_axes(case: RNNCase) -> tuple[str, ...]:
     return HIDDEN_AXES[case.batched]
 
 
+def time_axis(case: RNNCase) -> int:
+    """The axis of the case's ``input`` and ``output`` that indexes time."""
+    return 1 if (case.batched and case.config.batch_first) else 0
+
+
+def batch_axis(config: RNNConfig) -> int:
+    """The axis of a batched ``input`` or ``output`` that indexes the batch (h_n's is 1)."""
+    return 0 if config.batch_first else 1
+
+
 def output_at_step(case: RNNCase, output: Array, step: int) -> Array:
     """``output`` at time ``step`` for every batch element: (N, D*H), or (D*H,) unbatched."""
-    if case.batched and case.config.batch_first:
-        return output[:, step]
-    return output[step]
+    return np.take(output, step, axis=time_axis(case))
+
+
+def layer_params(
+    params: dict[str, Array], layer: int, *, directions: tuple[int, ...] = (0, 1)
+) -> dict[str, Array]:
+    """One layer's parameters (of the given directions) renamed as a one-layer RNN's."""
+    renamed = {}
+    for name, value in params.items():
+        for direction, suffix in ((1, "_reverse"), (0, "")):
+            if name.endswith(f"_l{layer}{suffix}"):
+                if direction in directions:
+                    renamed[name.replace(f"_l{layer}{suffix}", f"_l0{suffix}")] = value
+                break
+    return renamed
 
 
 def compare_with_reference(suite: Suite, case: RNNCase, device: str, run: TargetRun) -> float:

@@ -10,21 +10,24 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rnn_conformance.harness import TargetRun, assert_runs_agree, build_module, observe, run_target
+from rnn_conformance.harness import (
+    TargetRun,
+    assert_runs_agree,
+    batch_axis,
+    build_module,
+    observe,
+    run_target,
+)
 from rnn_conformance.strategies import batch_sizes, rnn_cases
 
 several = batch_sizes(allow_unbatched=False, allow_empty=False).filter(lambda n: n >= 2)
-
-
-def _batch_axis(case):
-    return 0 if case.config.batch_first else 1
 
 
 def _select(case, run_or_arrays, order):
     """Select the given batch elements, in that order, of (output, h_n) or (input, hx)."""
     first, second = run_or_arrays
     return (
-        np.take(first, order, axis=_batch_axis(case)),
+        np.take(first, order, axis=batch_axis(case.config)),
         None if second is None else second[:, order],
     )
 

@@ -17,28 +17,15 @@ from rnn_conformance.config import RNNConfig
 from rnn_conformance.harness import (
     TargetRun,
     assert_runs_agree,
+    layer_params,
     observe,
     run_cell_target,
     run_target,
+    time_axis,
 )
 from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
 
 non_empty = batch_sizes(allow_empty=False)
-
-
-def _layer_params(case, layer, directions=(0, 1)):
-    """Parameters of one layer-direction set renamed to a one-layer RNN's names."""
-    params = {}
-    for name, value in case.params.items():
-        if name.endswith(f"_l{layer}") and 0 in directions:
-            params[name.replace(f"_l{layer}", "_l0")] = value
-        elif name.endswith(f"_l{layer}_reverse") and 1 in directions:
-            params[name.replace(f"_l{layer}_reverse", "_l0_reverse")] = value
-    return params
-
-
-def _time_axis(case):
-    return 1 if (case.batched and case.config.batch_first) else 0
 
 
 @given(case=rnn_cases(configs=rnn_configs().filter(lambda c: c.num_layers > 1), batches=non_empty))
@@ -57,7 +44,7 @@ def test_stacked_layers_equal_chained_single_layers(suite, device, case):
             config=RNNConfig(**kwargs),
             input=layer_input,
             hx=None if case.hx is None else case.hx[layer * D : (layer + 1) * D],
-            params=_layer_params(case, layer),
+            params=layer_params(case.params, layer),
         )
         run = run_target(suite, part, device)
         layer_input = run.output
@@ -77,7 +64,7 @@ def test_stacked_layers_equal_chained_single_layers(suite, device, case):
 def test_bidirectional_equals_forward_and_flipped_reverse(suite, device, case):
     observe(suite, case, device)
     whole = run_target(suite, case, device)
-    axis = _time_axis(case)
+    axis = time_axis(case)
     kwargs = {**case.config.constructor_kwargs(), "bidirectional": False}
     one_way = RNNConfig(**kwargs)
     forward = run_target(
@@ -85,13 +72,13 @@ def test_bidirectional_equals_forward_and_flipped_reverse(suite, device, case):
         case.with_(
             config=one_way,
             hx=None if case.hx is None else case.hx[:1],
-            params=_layer_params(case, 0, directions=(0,)),
+            params=layer_params(case.params, 0, directions=(0,)),
         ),
         device,
     )
     reverse_params = {
         name.replace("_reverse", ""): value
-        for name, value in _layer_params(case, 0, directions=(1,)).items()
+        for name, value in layer_params(case.params, 0, directions=(1,)).items()
     }
     reverse = run_target(
         suite,
@@ -124,7 +111,7 @@ def test_bidirectional_equals_forward_and_flipped_reverse(suite, device, case):
 def test_cell_steps_reproduce_one_layer_rnn(suite, device, case):
     observe(suite, case, device)
     whole = run_target(suite, case, device)
-    axis = _time_axis(case)
+    axis = time_axis(case)
     h = None if case.hx is None else case.hx[0]
     outputs = []
     for step in range(case.seq_len):

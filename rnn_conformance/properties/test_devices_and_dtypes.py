@@ -60,6 +60,7 @@ def test_all_selected_devices_agree(suite, selected_devices, case):
         )
 
 
+@functools.cache
 def _unsupported_reason(suite, device, dtype):
     """Why the target cannot run an RNN in ``dtype`` on ``device``, or None if it can."""
     config = RNNConfig(input_size=2, hidden_size=3)
@@ -72,15 +73,10 @@ def _unsupported_reason(suite, device, dtype):
     return None
 
 
-@functools.cache
-def _skip_reason_cached(suite, device, dtype):
-    return _unsupported_reason(suite, device, dtype)
-
-
 @pytest.mark.parametrize("dtype", REDUCED_PRECISION)
 @given(data=st.data())
 def test_reduced_precision_matches_reference(suite, device, dtype, data):
-    reason = _skip_reason_cached(suite, device, dtype)
+    reason = _unsupported_reason(suite, device, dtype)
     if reason is not None:
         pytest.skip(reason)
     case = data.draw(rnn_cases(dtypes=(dtype,)), label="case")

@@ -23,13 +23,14 @@ from rnn_conformance.harness import (
     build_module,
     compare_with_reference,
     hidden_axes,
+    layer_params,
     observe,
     output_axes,
     precision_for,
     run_target,
     to_tensor,
 )
-from rnn_conformance.reference import rnn_forward_trace
+from rnn_conformance.reference import as_float64, rnn_forward_trace
 from rnn_conformance.strategies import RNNCase, batch_sizes, rnn_cases, rnn_configs
 from rnn_conformance.tolerances import assert_within, forward_error_bounds
 
@@ -73,7 +74,7 @@ def _train_run(suite, case, device, seed):
     x = to_tensor(case.input, dtype=case.dtype, device=device)
     torch.manual_seed(seed)
     output, h_n = suite.target.forward(module, x)
-    return output.detach().double().cpu().numpy(), h_n.detach().double().cpu().numpy()
+    return as_float64(output), as_float64(h_n)
 
 
 def _multiples(case, output):
@@ -142,12 +143,7 @@ def _upper_layers_on_zeros(case, precision):
     outputs, finals, output_bounds, final_bounds = None, [], None, []
     layer_input = case.input
     for layer in range(c.num_layers):
-        params = {}
-        for name, value in case.params.items():
-            for suffix in ("_reverse", ""):
-                if name.endswith(f"_l{layer}{suffix}"):
-                    params[name.replace(f"_l{layer}{suffix}", f"_l0{suffix}")] = value
-                    break
+        params = layer_params(case.params, layer)
         hx = None if case.hx is None else case.hx[layer * D : (layer + 1) * D]
         out, h_n, trace = rnn_forward_trace(
             layer_input, params, hx, nonlinearity=c.nonlinearity, batch_first=c.batch_first

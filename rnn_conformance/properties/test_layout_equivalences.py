@@ -11,7 +11,13 @@ import pytest
 from hypothesis import given, target
 from hypothesis import strategies as st
 
-from rnn_conformance.harness import assert_runs_agree, build_module, observe, run_target
+from rnn_conformance.harness import (
+    assert_runs_agree,
+    batch_axis,
+    build_module,
+    observe,
+    run_target,
+)
 from rnn_conformance.strategies import batch_sizes, rnn_cases
 
 batched_only = batch_sizes(allow_unbatched=False)
@@ -46,16 +52,16 @@ def test_batch_first_is_a_transpose(suite, device, case):
 @given(case=rnn_cases(batches=st.none()))
 def test_unbatched_equals_batched_of_one(suite, device, case):
     observe(suite, case, device)
-    batch_axis = 0 if case.config.batch_first else 1
+    axis = batch_axis(case.config)
     batched = case.with_(
         batch_size=1,
-        input=np.expand_dims(case.input, batch_axis),
+        input=np.expand_dims(case.input, axis),
         hx=None if case.hx is None else case.hx[:, None, :],
     )
     run = run_target(suite, case, device)
     batched_run = run_target(suite, batched, device)
     squeezed = batched_run.__class__(
-        np.squeeze(batched_run.output, batch_axis),
+        np.squeeze(batched_run.output, axis),
         batched_run.h_n[:, 0],
         batched_run.output_tensor,
         batched_run.h_n_tensor,

@@ -15,14 +15,17 @@ from hypothesis import strategies as st
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnn_conformance.harness import (
+    batch_axis,
     build_module,
     hidden_axes,
     observe,
     output_axes,
     precision_for,
     run_reference,
+    time_axis,
     to_tensor,
 )
+from rnn_conformance.reference import as_float64
 from rnn_conformance.strategies import batch_sizes, rnn_cases
 from rnn_conformance.tolerances import assert_identical, assert_within
 
@@ -49,26 +52,26 @@ def test_packed_sequences_run_as_if_alone(suite, device, case, enforce_sorted, d
     with torch.no_grad():
         output, h_n = suite.target.forward(module, packed, hx)
     padded, _ = pad_packed_sequence(output, batch_first=bf, total_length=case.seq_len)
-    padded, h_n = padded.double().cpu().numpy(), h_n.double().cpu().numpy()
-    time_axis = 1 if bf else 0
+    padded, h_n = as_float64(padded), as_float64(h_n)
+    steps_axis, sequences_axis = time_axis(case), batch_axis(case.config)
     precision = precision_for(suite, case, device)
     for i, length in enumerate(lengths):
         alone = case.with_(
             input=np.take(
-                np.take(case.input, [i], axis=1 - time_axis), range(length), axis=time_axis
+                np.take(case.input, [i], axis=sequences_axis), range(length), axis=steps_axis
             ),
             hx=None if case.hx is None else case.hx[:, [i]],
             seq_len=length,
             batch_size=1,
         )
         expected = run_reference(alone, precision)
-        mine = np.take(padded, [i], axis=1 - time_axis)
+        mine = np.take(padded, [i], axis=sequences_axis)
         context = (
             f"sequence {i} of lengths {lengths} (enforce_sorted={enforce_sorted}) in a "
             f"PackedSequence differs from running it alone\n  {case.describe()}"
         )
         assert_within(
-            np.take(mine, range(length), axis=time_axis),
+            np.take(mine, range(length), axis=steps_axis),
             expected.output,
             expected.bounds.output,
             what=f"output of sequence {i}",
@@ -83,7 +86,7 @@ def test_packed_sequences_run_as_if_alone(suite, device, case, enforce_sorted, d
             axes=hidden_axes(alone),
             context=context,
         )
-        padding = np.take(mine, range(length, case.seq_len), axis=time_axis)
+        padding = np.take(mine, range(length, case.seq_len), axis=steps_axis)
         assert_identical(
             padding,
             np.zeros_like(padding),

@@ -20,6 +20,7 @@ from rnn_conformance.harness import (
     precision_for,
     run_reference,
     run_target,
+    time_axis,
 )
 from rnn_conformance.strategies import (
     batch_sizes,
@@ -35,13 +36,9 @@ long_enough = sequence_lengths(max_len=40).filter(lambda n: n >= 2)
 causal_configs = rnn_configs().filter(lambda c: not c.bidirectional or c.num_layers == 1)
 
 
-def _time_axis(case):
-    return 1 if (case.batched and case.config.batch_first) else 0
-
-
 def _steps(case, steps):
     index = [slice(None)] * case.input.ndim
-    index[_time_axis(case)] = steps
+    index[time_axis(case)] = steps
     return tuple(index)
 
 
@@ -98,7 +95,7 @@ def test_chunked_evaluation_equals_whole_sequence(suite, device, case, data):
             label="chunk boundaries",
         )
     )
-    axis = _time_axis(case)
+    axis = time_axis(case)
     module = build_module(suite, case, device)
     whole = run_target(suite, case, device, module=module)
     hx, outputs = case.hx, []
