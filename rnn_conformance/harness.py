@@ -106,6 +106,13 @@ def to_tensor(
     raise ValueError(f"unknown memory layout {memory_layout!r}")
 
 
+def case_tensors(case: RNNCase, device: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The case's ``input`` and ``hx`` (or None) as tensors in its dtype and memory layout."""
+    layout = {"dtype": case.dtype, "device": device, "memory_layout": case.memory_layout}
+    hx = None if case.hx is None else to_tensor(case.hx, **layout)
+    return to_tensor(case.input, **layout), hx
+
+
 @dataclass(frozen=True)
 class TargetRun:
     """One forward call of the target, with the results as float64 arrays."""
@@ -191,15 +198,8 @@ def run_target(
     ``check=False`` skips :func:`check_result` (for the property that states it).
     """
     module = build_module(suite, case, device) if module is None else module
-    x = to_tensor(case.input, dtype=case.dtype, device=device, memory_layout=case.memory_layout)
-    args: list[Any] = [x]
-    if pass_hx:
-        hx = None
-        if case.hx is not None:
-            hx = to_tensor(
-                case.hx, dtype=case.dtype, device=device, memory_layout=case.memory_layout
-            )
-        args.append(hx)
+    x, hx = case_tensors(case, device)
+    args: list[Any] = [x, hx] if pass_hx else [x]
     with torch.no_grad():
         output, h_n = suite.target.forward(module, *args)
     if check:
@@ -352,11 +352,9 @@ def run_target_gradients(
     that autograd cannot reach (``None``) is a :class:`TargetContractError`.
     """
     module = build_module(suite, case, device) if module is None else module
-    x = to_tensor(case.input, dtype=case.dtype, device=device, memory_layout=case.memory_layout)
+    x, hx = case_tensors(case, device)
     leaves = {"input": x.requires_grad_()}
-    hx = None
-    if case.hx is not None:
-        hx = to_tensor(case.hx, dtype=case.dtype, device=device, memory_layout=case.memory_layout)
+    if hx is not None:
         leaves["hx"] = hx.requires_grad_()
     leaves.update(dict(module.named_parameters()))
     output, h_n = suite.target.forward(module, x, hx)

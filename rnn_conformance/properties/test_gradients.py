@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 
 from rnn_conformance.harness import (
     build_module,
+    case_tensors,
     hidden_axes,
     observe,
     output_axes,
     precision_for,
     reference_gradients,
     run_target_gradients,
-    to_tensor,
 )
 from rnn_conformance.strategies import (
     batch_sizes,
@@ -99,10 +99,7 @@ def test_gradcheck_passes_in_float64(suite, device, case):
     observe(suite, case, device)
     module = build_module(suite, case, device)
     names = [name for name, _ in module.named_parameters()]
-    x = to_tensor(case.input, dtype="float64", device=device).requires_grad_()
-    inputs = [x]
-    if case.hx is not None:
-        inputs.append(to_tensor(case.hx, dtype="float64", device=device).requires_grad_())
+    inputs = [t.requires_grad_() for t in case_tensors(case, device) if t is not None]
     params = [p.detach().clone().requires_grad_() for p in module.parameters()]
 
     def forward(x, *rest):

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from hypothesis import given
 
-from rnn_conformance.harness import build_module, observe, run_target, to_tensor
+from rnn_conformance.harness import build_module, case_tensors, observe, run_target
 from rnn_conformance.strategies import memory_layouts, rnn_cases
 from rnn_conformance.tolerances import assert_identical
 
@@ -47,8 +47,7 @@ def test_repeated_calls_are_deterministic(suite, device, case):
 def test_forward_does_not_modify_input_or_hx(suite, device, case):
     observe(suite, case, device)
     module = build_module(suite, case, device)
-    x = to_tensor(case.input, dtype=case.dtype, device=device, memory_layout=case.memory_layout)
-    hx = to_tensor(case.hx, dtype=case.dtype, device=device, memory_layout=case.memory_layout)
+    x, hx = case_tensors(case, device)
     before = (x.clone(), hx.clone())
     with torch.no_grad():
         suite.target.forward(module, x, hx)

@@ -17,13 +17,13 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from rnn_conformance.harness import (
     batch_axis,
     build_module,
+    case_tensors,
     hidden_axes,
     observe,
     output_axes,
     precision_for,
     run_reference,
     time_axis,
-    to_tensor,
 )
 from rnn_conformance.reference import as_float64
 from rnn_conformance.strategies import batch_sizes, rnn_cases
@@ -44,11 +44,10 @@ def test_packed_sequences_run_as_if_alone(suite, device, case, enforce_sorted, d
         lengths = sorted(lengths, reverse=True)
     bf = case.config.batch_first
     module = build_module(suite, case, device)
-    x = to_tensor(case.input, dtype=case.dtype, device=device)
+    x, hx = case_tensors(case, device)
     packed = pack_padded_sequence(
         x, torch.tensor(lengths), batch_first=bf, enforce_sorted=enforce_sorted
     )
-    hx = None if case.hx is None else to_tensor(case.hx, dtype=case.dtype, device=device)
     with torch.no_grad():
         output, h_n = suite.target.forward(module, packed, hx)
     padded, _ = pad_packed_sequence(output, batch_first=bf, total_length=case.seq_len)
