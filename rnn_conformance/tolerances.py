@@ -19,8 +19,10 @@ only differences are rounding inside the computation). Every element may differ 
 * these local errors are propagated through the *linearised* recurrence of the actual
   weights and states (``e_t = f'(a_t) * (W_ih e_in + W_hh e_{t-1}) + local_t``, layer
   by layer and direction by direction), with random signs at their worst-case
-  magnitudes, by ``PROBES`` independent probes (fixed seed, so deterministic);
-* ``bound`` is the probes' RMS for the element, plus the mean of that over the
+  magnitudes, by ``PROBES`` probes (fixed seed, so deterministic); one probe instead
+  gives every error the sign of its value (biased rounding adds up linearly), and an
+  element's spread is the larger of that probe and the others' RMS;
+* ``bound`` is the probes' spread for the element, plus the mean of that over the
   element's units (so no element is small by chance), plus its own local error.
 
 So the bound grows with fan-in, hidden size, sequence length and depth exactly as
@@ -170,6 +172,11 @@ PROBES = 8
 """Number of random-sign error probes propagated through the linearised recurrence."""
 
 
+def probe_spread(probes: Array) -> Array:
+    """The typical size of the probes' errors: the random probes' RMS, or the coherent one's."""
+    return np.maximum(np.sqrt(np.mean(probes[1:] ** 2, axis=0)), np.abs(probes[0]))
+
+
 def _direction_probes(
     run: DirectionTrace, incoming: Array, nonlinearity: str, precision: Precision, rng: Any
 ) -> tuple[Array, Array, Array]:
@@ -203,6 +210,10 @@ def _direction_probes(
     # worst-case magnitude, so the probes sample how this recurrence amplifies them.
     signs_pre = rng.choice((-1.0, 1.0), size=(PROBES, *local_pre.shape))
     signs_act = rng.choice((-1.0, 1.0), size=(PROBES, *local_act.shape))
+    # Probe 0 is coherent: every error pushes away from zero, as a kernel whose rounding
+    # is biased would. Such errors add up linearly over steps, not like a random walk.
+    signs_pre[0] = np.where(run.preactivations < 0, -1.0, 1.0)
+    signs_act[0] = np.where(run.hidden < 0, -1.0, 1.0)
     carried_in = incoming @ run.weight_ih.T
     probes = np.empty((PROBES, steps, batch, hidden_size))
     pre_rms = np.empty((steps, batch, hidden_size))
@@ -210,7 +221,7 @@ def _direction_probes(
     error = np.zeros((PROBES, batch, hidden_size))
     for t in range(steps):
         pre_error = carried_in[:, t] + error @ run.weight_hh.T + signs_pre[:, t] * local_pre[t]
-        pre_rms[t] = np.sqrt(np.mean(pre_error**2, axis=0))
+        pre_rms[t] = probe_spread(pre_error)
         if nonlinearity == "relu":
             # Within its error bound of zero, the target's pre-activation may have the
             # other sign: relu then passes the error through, so count it as active.
@@ -250,7 +261,7 @@ def forward_error_bounds(
             )
             # RMS over probes, floored by the unit-mean so no element's bound is small
             # by chance, plus the deterministic one-step bound.
-            rms = np.sqrt(np.mean(direction_probes**2, axis=0))
+            rms = probe_spread(direction_probes)
             bound = rms + rms.mean(axis=-1, keepdims=True) + local
             h_n.append(bound[-1])
             hidden[-1].append(bound)
