@@ -460,15 +460,18 @@ def _direction_perturbation(
         inputs = below[::-1] if direction else below
     input_grad = hidden_size * (u * (np.abs(record.adjoint) @ np.abs(run.weight_ih)) + tiny)
 
-    def signed(magnitude: Array) -> Array:
-        return rng.choice((-1.0, 1.0), size=(PROBES, *magnitude.shape)) * magnitude
+    def signed(magnitude: Array, values: Array) -> Array:
+        signs = rng.choice((-1.0, 1.0), size=(PROBES, *magnitude.shape))
+        # Probe 0 is coherent, as in the forward bounds: each error has its value's sign.
+        signs[0] = np.where(values < 0, -1.0, 1.0)
+        return signs * magnitude
 
     perturbation = DirectionPerturbation(
-        slope=signed(slope),
-        adjoint=signed(adjoint),
-        previous=signed(previous),
-        inputs=signed(inputs),
-        input_grad=signed(input_grad),
+        slope=signed(slope, record.slope),
+        adjoint=signed(adjoint, record.adjoint),
+        previous=signed(previous, record.previous),
+        inputs=signed(inputs, run.inputs),
+        input_grad=signed(input_grad, record.adjoint @ run.weight_ih),
     )
     return perturbation, np.abs(record.upstream) * slope + adjoint, input_grad
 
@@ -521,8 +524,8 @@ def _reduction_bound(
 
 
 def _probe_bound(perturbed: Array, exact: Array, local: Array) -> Array:
-    """RMS deviation over probes, floored by its mean over the tensor, plus ``local``."""
-    rms = np.sqrt(np.mean((perturbed - exact) ** 2, axis=0))
+    """Spread of the probes' deviations, floored by its mean over the tensor, plus ``local``."""
+    rms = probe_spread(perturbed - exact)
     return rms + rms.mean() + local
 
 
@@ -547,7 +550,7 @@ def gradients_and_error_bounds(
     error in each ``h`` where it enters f' and the weight gradients, (ii) the rounding of
     each matrix product and elementwise step, and for relu (iii) a flipped derivative
     wherever the pre-activation is within its own error bound of zero. Each gradient
-    element's bound is the probes' RMS deviation, plus its mean over the tensor, plus
+    element's bound is the spread of the probes' deviations, plus its mean over the tensor, plus
     the worst-case rounding of the final reduction over steps and batch
     (``L * N * u * sum |terms|``). ``bounds`` are the forward bounds of the same trace.
     """
