@@ -15,8 +15,8 @@ Properties declare what they need with ``@pytest.mark.rnn_requires("autograd", .
 Cases drawn with a dtype or input rank the target lacks (``float64``, ``unbatched``) are
 rejected by the property harness instead, so the rest of the property still runs.
 
->>> parse_capabilities("autograd, float64")
-frozenset({'autograd', 'float64'})
+>>> sorted(parse_capabilities("autograd, float64"))
+['autograd', 'float64']
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ CAPABILITIES: dict[str, str] = {
     "autograd": "gradients of output and h_n through torch.autograd",
     "float64": "modules and inputs in float64",
     "unbatched": "unbatched 2-D input (L, H_in) with 2-D hx",
+    "without_bias": "bias=False: modules without bias parameters",
     "packed_sequences": "torch.nn.utils.rnn.PackedSequence input",
     "training_dropout": "dropout between layers in training mode",
     "error_contract": "nn.RNN's exceptions for invalid constructor arguments and calls",

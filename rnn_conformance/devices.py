@@ -30,7 +30,7 @@ def parse_devices(text: str) -> list[str]:
     """
     requested = [part.strip() for part in text.split(",") if part.strip()]
     if not requested:
-        raise DeviceUnavailableError("--device is empty; use cpu, cuda, cuda:N or all")
+        raise DeviceUnavailableError("no device given; use cpu, cuda, cuda:N or all")
     devices: list[str] = []
     for name in requested:
         if name == "all":

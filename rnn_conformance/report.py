@@ -1,14 +1,17 @@
 """Collecting property verdicts during a run and writing the conformance report.
 
 :class:`ReportCollector` is a pytest plugin object: it records every property's verdict
-per device (xdist workers' reports included) and, for failures, the message, the
-falsifying example, the ``@reproduce_failure`` blob if printed, and a command that
-reruns exactly that property. :func:`conformance_matrix` renders one row per property and
-one column per device; :func:`write_reports` writes ``report.json`` and ``report.md``.
+per device (xdist workers' reports included) from the structured facts the suite's hooks
+attach to each report (:mod:`rnn_conformance.session_hooks`): for a failure its message,
+the minimal example, the frame of the target where it raised, the ``@reproduce_failure``
+decorator when Hypothesis offered one, and a command that reruns exactly that property.
+Nothing is read from pytest's or Hypothesis' printed text. :func:`conformance_matrix`
+renders one row per property and one column per selected device; :func:`write_reports`
+writes ``report.json`` and ``report.md``, which state the same run facts as the console.
 
 Example:
     >>> r = PropertyResult("test_x", "", "cpu", "passed")
-    >>> print(conformance_matrix([r]))
+    >>> print(conformance_matrix([r], ["cpu"]))
     | property | cpu |
     | --- | --- |
     | test_x | pass |
@@ -20,25 +23,42 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import textwrap
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+__all__ = [
+    "ACROSS_DEVICES",
+    "Failure",
+    "PropertyResult",
+    "ReportCollector",
+    "RunInfo",
+    "conformance_matrix",
+    "markdown_report",
+    "short_reason",
+    "summary_counts",
+    "write_reports",
+]
+
 PROPERTIES_DIR = Path(__file__).parent / "properties"
 _NODE = re.compile(r"^(?P<file>[^:]+)::(?P<name>[^\[]+)(\[(?P<params>.*)\])?$")
+# The decorator is Python source that Hypothesis' documentation tells users to paste.
 _BLOB = re.compile(r"@reproduce_failure\([^\n]*\)")
+
+ACROSS_DEVICES = ""
+"""The device of properties that compare devices rather than run on one."""
 
 
 @dataclass
 class Failure:
-    """What a failed property reports: its message, minimal example and how to rerun it."""
+    """What a failed property reports: message, minimal example, target frame, rerun."""
 
     message: str
-    falsifying_example: str
+    minimal_example: str
     reproduce: str
+    raised_at: str = ""
     blob: str | None = None
 
 
@@ -70,33 +90,11 @@ def _split_params(params: str | None, device: str) -> str:
     return "-".join(parts)
 
 
-_MARGIN = re.compile(r"^(E   ?|\s*[|+] ?)")
-_ERROR = re.compile(r"^[\w.]*(Error|Exception|Timeout|Exit)\b.*?: ")
-
-
-def _failure_text(report: pytest.TestReport) -> tuple[str, str, str | None]:
-    """Split a failure into its message and Hypothesis' falsifying example; find the blob.
-
-    Handles pytest's ``E`` lines and the ``|``-framed lines of an exception group (when
-    Hypothesis found several distinct failures, the first is reported).
-    """
-    text = str(report.longrepr)
-    lines = [_MARGIN.sub("", line, count=1) for line in text.splitlines()]
-    starts = [i for i, line in enumerate(lines) if line.strip().startswith("Falsifying")]
-    end = starts[0] if starts else len(lines)
-    errors = [i for i in range(end) if _ERROR.match(lines[i].strip())]
-    message = lines[errors[-1] : end] if errors else lines[max(0, end - 8) : end]
-    example: list[str] = []
-    for line in lines[end:]:
-        if line.strip().startswith(("Explanation:", "You can reproduce", "Traceback")):
-            break
-        example.append(line)
-    blob = _BLOB.search(text + "\n".join(content for _, content in report.sections))
-    return (
-        textwrap.dedent("\n".join(message)).strip(),
-        textwrap.dedent("\n".join(example)).strip(),
-        blob.group(0) if blob else None,
-    )
+def _blob(report: pytest.TestReport) -> str | None:
+    """The ``@reproduce_failure(...)`` decorator Hypothesis printed for this failure, if any."""
+    texts = [str(report.longrepr), *(content for _, content in report.sections)]
+    found = _BLOB.search("\n".join(texts))
+    return found.group(0) if found else None
 
 
 class ReportCollector:
@@ -113,8 +111,8 @@ class ReportCollector:
         match = _NODE.match(report.nodeid)
         if match is None:
             return
-        meta = dict(report.user_properties)
-        device = str(meta.get("rnn_device", "")) or ALL_DEVICES
+        facts = dict(report.user_properties)
+        device = str(facts.get("rnn_device", ACROSS_DEVICES))
         result = PropertyResult(
             property=match["name"],
             params=_split_params(match["params"], device),
@@ -124,31 +122,32 @@ class ReportCollector:
             nodeid=report.nodeid,
         )
         if report.skipped:
-            longrepr = report.longrepr
-            result.reason = str(longrepr[2] if isinstance(longrepr, tuple) else longrepr)
-            result.reason = result.reason.removeprefix("Skipped: ")
+            result.reason = str(facts.get("rnn_skip_reason", ""))
         elif report.failed:
-            message, example, blob = _failure_text(report)
+            details = facts.get("rnn_failure") or {}
+            message = details.get("message") or "(the failure carried no message)"
             if report.when != "call":
                 message = f"error in {report.when}: {message}"
             node = str(PROPERTIES_DIR / Path(match["file"]).name) + "::" + match["name"]
             if match["params"]:
                 node += f"[{match['params']}]"
-            command = [*self.rerun_prefix, node]
-            result.failure = Failure(message, example, shlex.join(command), blob)
+            result.failure = Failure(
+                message=message,
+                minimal_example=details.get("example", ""),
+                reproduce=shlex.join([*self.rerun_prefix, node]),
+                raised_at=details.get("raised_at", ""),
+                blob=_blob(report),
+            )
         previous = self.results.get(report.nodeid)
         if previous is None or previous.outcome == "passed" or result.outcome == "failed":
             self.results[report.nodeid] = result
 
 
-ALL_DEVICES = "all devices"
-"""The column of properties that compare devices rather than run on one."""
-
 CELL = {"passed": "pass", "failed": "**FAIL**", "skipped": "skipped"}
 
 
 def short_reason(reason: str, width: int = 60) -> str:
-    """A skip reason short enough for a table cell (the report keeps the full one).
+    """A skip reason short enough for a table cell (reports also list the full reasons).
 
     >>> short_reason("target declares unsupported capability: autograd (gradients ...)")
     'lacks autograd'
@@ -160,41 +159,61 @@ def short_reason(reason: str, width: int = 60) -> str:
     return reason if len(reason) <= width else reason[: width - 3] + "..."
 
 
-def conformance_matrix(results: list[PropertyResult]) -> str:
-    """A Markdown table: one row per property, one column per device."""
+def _cell(result: PropertyResult | None) -> str:
+    if result is None:
+        return ""
+    if result.outcome == "skipped":
+        return f"skipped ({short_reason(result.reason)})"
+    return CELL[result.outcome]
+
+
+def conformance_matrix(results: list[PropertyResult], devices: list[str]) -> str:
+    """A Markdown table: one row per property, one column per selected device.
+
+    Properties that compare devices (device ``ACROSS_DEVICES``) get a column of their own,
+    "across devices", only when they are among the results.
+    """
     results = sorted(results, key=lambda r: r.nodeid)
-    devices = sorted({r.device for r in results}, key=lambda d: (d == ALL_DEVICES, d))
+    columns = list(devices)
+    if any(r.device == ACROSS_DEVICES for r in results):
+        columns.append(ACROSS_DEVICES)
     rows: dict[str, dict[str, PropertyResult]] = {}
     for r in results:
         rows.setdefault(r.row, {})[r.device] = r
-    lines = ["| property | " + " | ".join(devices) + " |", "| --- |" + " --- |" * len(devices)]
+    names = [column or "across devices" for column in columns]
+    lines = ["| property | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
     for row, by_device in rows.items():
-        cells = []
-        for device in devices:
-            r = by_device.get(device)
-            if r is None:
-                cells.append("")
-            elif r.outcome == "skipped":
-                cells.append(f"skipped ({short_reason(r.reason)})")
-            else:
-                cells.append(CELL[r.outcome])
+        cells = [_cell(by_device.get(column)) for column in columns]
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
+def skip_reasons(results: list[PropertyResult]) -> list[str]:
+    """One line per skipped verdict with its full reason."""
+    return [
+        f"{r.row} on {r.device or 'all devices'}: {r.reason}"
+        for r in sorted(results, key=lambda r: r.nodeid)
+        if r.outcome == "skipped"
+    ]
+
+
 @dataclass
 class RunInfo:
-    """What was run: target, devices, profile, seed, versions, exit status."""
+    """What was run (the same facts the console header shows) and how it ended."""
 
+    facts: dict[str, str]
     target: str
-    cell_target: str
     devices: list[str]
     profile: str
     seed: int | None
     unsupported: list[str]
-    versions: dict[str, str]
+    cell_unsupported: list[str]
+    activation_error: float
+    cell_activation_error: float
     command: str
     exit_code: int = 0
+    interrupted: bool = False
+    wall_time_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -206,40 +225,46 @@ def summary_counts(results: list[PropertyResult]) -> dict[str, int]:
     return counts
 
 
-def markdown_report(info: RunInfo, results: list[PropertyResult]) -> str:
-    """The human-readable report: run facts, the matrix, then every failure in full."""
+def summary_line(info: RunInfo, results: list[PropertyResult]) -> str:
+    """Verdict counts, wall time and how the run ended."""
     counts = summary_counts(results)
-    lines = [
-        f"# RNN conformance report: {info.target}",
-        "",
-        f"- target: `{info.target}` (cell: `{info.cell_target}`)",
-        f"- devices: {', '.join(info.devices)}",
-        f"- Hypothesis profile: {info.profile}; seed: {info.seed}",
-        f"- unsupported capabilities declared: {', '.join(info.unsupported) or 'none'}",
-        "- versions: " + ", ".join(f"{k} {v}" for k, v in info.versions.items()),
+    line = (
+        f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped "
+        f"in {info.wall_time_s:.1f} s (exit code {info.exit_code})"
+    )
+    if info.interrupted:
+        line += "; INTERRUPTED: the run was stopped before every property ran"
+    return line
+
+
+def markdown_report(info: RunInfo, results: list[PropertyResult]) -> str:
+    """The human-readable report: run facts, the matrix, skips and every failure in full."""
+    lines = [f"# RNN conformance report: {info.target}", ""]
+    if info.interrupted:
+        lines += ["**Interrupted**: this report is partial.", ""]
+    lines += [f"- {name}: {text}" for name, text in info.facts.items()]
+    lines += [
         f"- command: `{info.command}`",
-        f"- verdicts: {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['skipped']} skipped (exit code {info.exit_code})",
+        f"- verdicts: {summary_line(info, results)}",
         "",
         "## Conformance matrix",
         "",
-        conformance_matrix(results),
+        conformance_matrix(results, info.devices),
     ]
+    skipped = skip_reasons(results)
+    if skipped:
+        lines += ["", "## Skipped", ""] + [f"- {line}" for line in skipped]
     failures = [r for r in results if r.failure is not None]
     if failures:
         lines += ["", "## Failures"]
     for r in failures:
         assert r.failure is not None
-        lines += [
-            "",
-            f"### {r.row} on {r.device}",
-            "",
-            "```text",
-            r.failure.message or "(no message)",
-            "```",
-        ]
-        if r.failure.falsifying_example:
-            lines += ["", "Minimal example:", "", "```text", r.failure.falsifying_example, "```"]
+        lines += ["", f"### {r.row} on {r.device or 'all devices'}", ""]
+        if r.failure.raised_at:
+            lines += [f"Raised in the target at `{r.failure.raised_at}`.", ""]
+        lines += ["```text", r.failure.message, "```"]
+        if r.failure.minimal_example:
+            lines += ["", "Minimal example:", "", "```text", r.failure.minimal_example, "```"]
         lines += ["", f"Reproduce: `{r.failure.reproduce}`"]
         if r.failure.blob:
             lines += ["", f"Or pin the example with `{r.failure.blob}`."]

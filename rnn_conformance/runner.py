@@ -7,66 +7,71 @@ Usage::
     rnn-conformance --impl mypkg.rnn:MyRNN --unsupported autograd --report-dir out
     rnn-conformance -- -k gradients -x                # anything after -- goes to pytest
 
-It runs the properties in-process with pytest (plus pytest-xdist with ``-n``), prints
-pytest's progress, then a conformance matrix (one row per property, one column per
-device; pass, FAIL or skipped with its reason), and writes ``report.json`` and
-``report.md`` to ``--report-dir`` with the run's facts and, for each failure, the
-message, the minimal falsifying example and the command that reruns it. The exit code
-is pytest's: 0 only if nothing failed.
+It validates the settings first (a bad one is a usage error, exit 4, that names the option
+as typed here and writes no report), runs the properties in-process with pytest (plus
+pytest-xdist with ``-n``), prints pytest's progress, then a conformance matrix (one row
+per property, one column per device; pass, FAIL or skipped) with the full skip reasons,
+and writes ``report.json`` and ``report.md`` to ``--report-dir`` with the same run facts
+as the console header and, for each failure, the message, the minimal example, where the
+target raised and the command that reruns it. Ctrl-C stops the run and still writes a
+partial report that says so. The exit code is pytest's: 0 only if nothing failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import shlex
 import sys
+import time
 from collections.abc import Sequence
-from importlib import metadata
-
-import pytest
-
-from rnn_conformance.report import (
-    ReportCollector,
-    RunInfo,
-    conformance_matrix,
-    summary_counts,
-    write_reports,
-)
-from rnn_conformance.target import DEFAULT_CELL_TARGET, DEFAULT_TARGET
 
 PROFILES = ("dev", "default", "ci", "thorough")
+USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR, also for the runner's own checks
+INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface of ``rnn-conformance``."""
+    from rnn_conformance.capabilities import CAPABILITIES
+    from rnn_conformance.options import OPTIONS
+
+    capabilities = "\n".join(f"  {name:18} {text}" for name, text in CAPABILITIES.items())
     parser = argparse.ArgumentParser(
         prog="rnn-conformance",
         description="Check an RNN implementation against torch.nn.RNN's semantics.",
-        epilog="Arguments after '--' are passed to pytest unchanged.",
+        epilog=f"capabilities a target may declare unsupported:\n{capabilities}\n\n"
+        "Arguments after '--' are passed to pytest unchanged.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--impl", default=None, help=f"module:attr (default {DEFAULT_TARGET})")
-    parser.add_argument(
-        "--cell-impl", default=None, help=f"module:attr (default {DEFAULT_CELL_TARGET})"
-    )
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N, all or a comma list")
+    for option in OPTIONS.values():
+        if option.flag:
+            parser.add_argument(
+                option.runner_name, action="store_true", default=None, help=option.help_text()
+            )
+        else:
+            parser.add_argument(
+                option.runner_name, default=None, metavar=option.metavar, help=option.help_text()
+            )
     parser.add_argument(
         "--profile",
         choices=PROFILES,
         default=None,
-        help="Hypothesis profile (default: ci when CI is set, else default)",
+        help="Hypothesis profile: dev 10 examples, default 100, ci 100 derandomized, "
+        "thorough 1000 (default: ci when $CI is set, else default)",
     )
-    parser.add_argument("--seed", type=int, default=None, help="Hypothesis seed (default random)")
-    parser.add_argument("--unsupported", default="", help="capabilities the target lacks")
-    parser.add_argument("--skips", default=None, help="file of property ids to skip")
-    parser.add_argument("--allow-tf32", action="store_true", help="allow TF32 on CUDA")
-    parser.add_argument("--timeout", type=float, default=None, help="seconds per property")
     parser.add_argument(
-        "--report-dir", default="rnn-conformance-report", help="where report.json/.md go"
+        "--seed", type=int, default=None, help="Hypothesis seed (default: a random one, reported)"
     )
-    parser.add_argument("-n", dest="workers", default=None, help="pytest-xdist workers")
+    parser.add_argument(
+        "--report-dir",
+        default="rnn-conformance-report",
+        help="where report.json and report.md go (default: rnn-conformance-report)",
+    )
+    parser.add_argument(
+        "-n", dest="workers", default=None, help="pytest-xdist workers (default: none)"
+    )
     return parser
 
 
@@ -76,34 +81,21 @@ def _profile(args: argparse.Namespace) -> str:
     return "ci" if os.environ.get("CI", "").lower() in ("1", "true") else "default"
 
 
-def _versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for package in ("rnn-conformance", "torch", "numpy", "hypothesis", "pytest"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    return versions
-
-
 def pytest_arguments(args: argparse.Namespace, seed: int) -> tuple[list[str], list[str]]:
     """The pytest arguments for a run, and the prefix that reruns one of its properties."""
+    from rnn_conformance.options import OPTIONS
+
     options = ["-p", "no:cacheprovider", f"--hypothesis-profile={_profile(args)}"]
     options.append(f"--hypothesis-seed={seed}")
-    for flag, value in (
-        ("--rnn-impl", args.impl),
-        ("--rnn-cell-impl", args.cell_impl),
-        ("--device", args.device),
-        ("--rnn-unsupported", args.unsupported or None),
-        ("--rnn-skips", args.skips),
-        ("--rnn-timeout", None if args.timeout is None else f"{args.timeout:g}"),
-    ):
-        if value is not None:
-            options.append(f"{flag}={value}")
-    if args.allow_tf32:
-        options.append("--allow-tf32")
+    for key, option in OPTIONS.items():
+        value = getattr(args, key)
+        if value is None:
+            continue
+        options.append(option.pytest_name if option.flag else f"{option.pytest_name}={value}")
     rerun = [sys.executable, "-m", "pytest", *options]
-    run = [*options, "--pyargs", "rnn_conformance.properties", "-rfEs"]
+    # A rewrite warning about modules pytest imported before this run helps no implementer.
+    run = [*options, "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    run += ["--pyargs", "rnn_conformance.properties", "-rfE"]
     if args.workers is not None:
         run += ["-n", str(args.workers)]
     return run, rerun
@@ -125,36 +117,64 @@ def _importable_from_cwd() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the suite; print the matrix; write the reports; return pytest's exit code."""
+    import pytest
+
+    from rnn_conformance.options import collect
+    from rnn_conformance.report import (
+        ReportCollector,
+        RunInfo,
+        conformance_matrix,
+        skip_reasons,
+        summary_line,
+        write_reports,
+    )
+    from rnn_conformance.session import UsageProblem, resolve
+
     argv = list(sys.argv[1:] if argv is None else argv)
     extra: list[str] = []
     if "--" in argv:
         split = argv.index("--")
         argv, extra = argv[:split], argv[split + 1 :]
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     _importable_from_cwd()
+    try:
+        facts = resolve(collect(vars(args), style="runner", environ=os.environ))
+    except UsageProblem as exc:
+        print(f"rnn-conformance: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
     seed = args.seed if args.seed is not None else random.randrange(2**32)
     run, rerun = pytest_arguments(args, seed)
     collector = ReportCollector(rerun)
+    started = time.monotonic()
     exit_code = int(pytest.main([*run, *extra], plugins=[collector]))
+    wall_time = time.monotonic() - started
+    if exit_code == USAGE_ERROR:
+        return exit_code  # pytest printed the problem; there is nothing to report
     results = list(collector.results.values())
+    suite = facts.suite
     info = RunInfo(
-        target=args.impl or os.environ.get("RNN_CONFORMANCE_IMPL") or DEFAULT_TARGET,
-        cell_target=args.cell_impl or DEFAULT_CELL_TARGET,
-        devices=sorted({r.device for r in results}) or [args.device or "cpu"],
+        facts=facts.describe(profile=_profile(args), seed=seed),
+        target=suite.target.spec,
+        devices=facts.devices,
         profile=_profile(args),
         seed=seed,
-        unsupported=sorted(filter(None, args.unsupported.split(","))),
-        versions=_versions(),
+        unsupported=sorted(suite.unsupported),
+        cell_unsupported=sorted(suite.cell_unsupported),
+        activation_error=suite.activation_error,
+        cell_activation_error=suite.cell_activation_error,
         command=shlex.join(["rnn-conformance", *argv, *(["--", *extra] if extra else [])]),
         exit_code=exit_code,
+        interrupted=exit_code == INTERRUPTED,
+        wall_time_s=round(wall_time, 3),
     )
     if results:
-        counts = summary_counts(results)
         print("\nrnn-conformance matrix\n")
-        print(conformance_matrix(results))
-        print(
-            f"\n{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped"
-        )
+        print(conformance_matrix(results, facts.devices))
+        skipped = skip_reasons(results)
+        if skipped:
+            print("\nskipped:\n" + "\n".join(f"  {line}" for line in skipped))
+    print(f"\n{summary_line(info, results)}")
     out = write_reports(args.report_dir, info, results)
     print(f"reports: {out / 'report.json'}, {out / 'report.md'}")
     return exit_code

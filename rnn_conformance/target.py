@@ -20,9 +20,16 @@ import torch
 from torch.nn.utils.rnn import PackedSequence
 
 from rnn_conformance.config import RNNConfig
+from rnn_conformance.options import DEFAULT_CELL_TARGET, DEFAULT_TARGET
 
-DEFAULT_TARGET = "torch.nn:RNN"
-DEFAULT_CELL_TARGET = "torch.nn:RNNCell"
+__all__ = [
+    "DEFAULT_CELL_TARGET",
+    "DEFAULT_TARGET",
+    "Target",
+    "TargetContractError",
+    "TargetSpecError",
+    "resolve",
+]
 
 
 class TargetSpecError(ValueError):

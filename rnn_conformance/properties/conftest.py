@@ -1,25 +1,16 @@
-"""Fixtures shared by the properties: the suite and one run per selected device.
+"""A safety net: the suite's hooks, for sessions the plugin did not recognise as the suite's.
 
-Kept in this package (not in the global plugin) so that a ``device`` fixture in a
-user's own tests is never parametrised by this suite.
+The plugin registers :mod:`rnn_conformance.session_hooks` up front when the session's
+arguments reach the properties (see :func:`rnn_conformance.plugin.runs_the_properties`).
+Should pytest reach them some other way, this conftest registers the hooks when it is
+loaded, so that the properties still get their fixtures, gating and time limit.
 """
-
-from __future__ import annotations
 
 import pytest
 
-from rnn_conformance.harness import Suite
-from rnn_conformance.plugin import devices_of, suite_of
+from rnn_conformance.plugin import register_session_hooks
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run every property that takes ``device`` once per selected device."""
-    if "device" in metafunc.fixturenames:
-        devices = devices_of(metafunc.config)
-        metafunc.parametrize("device", devices, ids=devices)
-
-
-@pytest.fixture(scope="session")
-def suite(request: pytest.FixtureRequest) -> Suite:
-    """The resolved target and TF32 policy of this run."""
-    return suite_of(request.config)
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the suite's hooks if the plugin has not."""
+    register_session_hooks(config)

@@ -1,0 +1,172 @@
+"""What a failed property reports, taken from the failure itself rather than from printed text.
+
+Three facts make a failure read like a bug report, and each comes from a structured source
+that does not change with another tool's wording:
+
+* the message: the exception's own text, without the notes Hypothesis appends;
+* the minimal example: :func:`record_examples` wraps a property's Hypothesis inner test (the
+  hook Hypothesis provides for plugins) and attaches the call's arguments, and every value
+  drawn from ``st.data()``, to the exception it raises. Hypothesis replays the minimal
+  failing example last and raises that replay's exception, so the attached example is the
+  minimal one;
+* where the target raised: the innermost frame, in the exception or its causes, that lies
+  outside this suite, torch, Hypothesis, pytest and the standard library.
+
+>>> def test_demo(device, case):
+...     raise AssertionError("output differs")
+>>> try:
+...     _call_recording(test_demo, "test_demo", (), {"device": "cpu", "case": 3})
+... except AssertionError as exc:
+...     print(failure_details(exc)["example"])
+test_demo(
+    device='cpu',
+    case=3,
+)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+import sysconfig
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["failure_details", "leaf_exception", "record_examples"]
+
+_EXAMPLE = "_rnn_conformance_example"
+_HIDDEN_ARGUMENTS = ("suite",)
+
+
+def record_examples(test: Callable[..., Any]) -> None:
+    """Make a Hypothesis test attach its arguments to any exception it raises (idempotent)."""
+    handle = getattr(test, "hypothesis", None)
+    inner = getattr(handle, "inner_test", None)
+    if inner is None or getattr(inner, _EXAMPLE, False):
+        return
+    name = getattr(test, "__name__", "property")
+
+    @functools.wraps(inner)
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        return _call_recording(inner, name, args, kwargs)
+
+    setattr(recording, _EXAMPLE, True)
+    handle.inner_test = recording
+
+
+class _RecordingData:
+    """Stands in for ``st.data()``'s object and remembers every value drawn from it."""
+
+    def __init__(self, data: Any, drawn: dict[str, Any]) -> None:
+        self._data = data
+        self._drawn = drawn
+
+    def draw(self, strategy: Any, label: Any = None) -> Any:
+        value = self._data.draw(strategy, label=label)
+        self._drawn[str(label) if label is not None else f"draw {len(self._drawn) + 1}"] = value
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._data, name)
+
+
+def _call_recording(inner: Callable[..., Any], name: str, args: tuple, kwargs: dict) -> Any:
+    drawn: dict[str, Any] = {}
+    passed = {
+        key: _RecordingData(value, drawn) if type(value).__name__ == "DataObject" else value
+        for key, value in kwargs.items()
+    }
+    try:
+        return inner(*args, **passed)
+    except BaseException as exc:
+        shown = {
+            key: _DRAWS_BELOW if isinstance(passed[key], _RecordingData) else value
+            for key, value in kwargs.items()
+            if key not in _HIDDEN_ARGUMENTS
+        }
+        _attach(exc, _format_call(name, shown, drawn))
+        raise
+
+
+class _DrawsBelow:
+    def __repr__(self) -> str:
+        return "<the values drawn below>"
+
+
+_DRAWS_BELOW = _DrawsBelow()
+
+
+def _attach(exc: BaseException, example: str) -> None:
+    with contextlib.suppress(AttributeError, TypeError):  # a type without a __dict__
+        setattr(exc, _EXAMPLE, example)
+
+
+def _pretty(value: Any) -> str:
+    try:
+        from hypothesis.vendor.pretty import pretty
+    except ImportError:  # pragma: no cover - every supported Hypothesis has it
+        return repr(value)
+    return pretty(value)
+
+
+def _format_call(name: str, arguments: dict[str, Any], drawn: dict[str, Any]) -> str:
+    lines = [f"{name}("]
+    for key, value in arguments.items():
+        text = _pretty(value).replace("\n", "\n    ")
+        lines.append(f"    {key}={text},")
+    lines.append(")")
+    for label, value in drawn.items():
+        lines.append(f"drawn {label}: " + _pretty(value).replace("\n", "\n    "))
+    return "\n".join(lines)
+
+
+def leaf_exception(exc: BaseException) -> BaseException:
+    """The first leaf of an exception group (Hypothesis raises one for several bugs)."""
+    while isinstance(getattr(exc, "exceptions", None), tuple) and exc.exceptions:  # type: ignore[attr-defined]
+        exc = exc.exceptions[0]  # type: ignore[attr-defined]
+    return exc
+
+
+def _library_roots() -> tuple[str, ...]:
+    roots = [os.path.dirname(os.path.abspath(__file__))]
+    for module in ("torch", "hypothesis", "_pytest", "pluggy", "numpy", "execnet", "xdist"):
+        found = sys.modules.get(module)
+        if found is not None and getattr(found, "__file__", None):
+            roots.append(os.path.dirname(os.path.abspath(found.__file__)))
+    roots.append(os.path.abspath(sysconfig.get_paths()["stdlib"]))
+    return tuple(root + os.sep for root in roots)
+
+
+def _user_frame(exc: BaseException) -> str | None:
+    """``file:line in function`` of the innermost frame outside the libraries, if any."""
+    roots = _library_roots()
+    seen: set[int] = set()
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    for link in reversed(chain):  # the original error first
+        frames = traceback.extract_tb(link.__traceback__)
+        for frame in reversed(frames):
+            path = os.path.abspath(frame.filename)
+            if not path.startswith(roots) and not frame.filename.startswith("<"):
+                return f"{frame.filename}:{frame.lineno} in {frame.name}"
+    return None
+
+
+def failure_details(exc: BaseException) -> dict[str, str]:
+    """The message, minimal example and target frame of a failure (empty strings if none)."""
+    leaf = leaf_exception(exc)
+    message = str(leaf).strip()
+    if not isinstance(leaf, AssertionError):
+        message = f"{type(leaf).__name__}: {message}" if message else type(leaf).__name__
+    return {
+        "message": message or type(leaf).__name__,
+        "example": getattr(leaf, _EXAMPLE, "") or getattr(exc, _EXAMPLE, ""),
+        "raised_at": _user_frame(leaf) or "",
+    }

@@ -1,0 +1,178 @@
+"""The suite's settings, declared once for the pytest plugin and the ``rnn-conformance`` runner.
+
+Each :class:`Option` has one key; pytest spells it ``--rnn-<key>`` (every pytest option of
+this plugin carries the prefix, so that it never collides with another project's options)
+and the runner ``--<key>``. Help texts and defaults come from this table for both, and
+:func:`collect` records where each value came from, so that an error names the spelling the
+user actually typed (``--impl``, ``--rnn-impl`` or ``$RNN_CONFORMANCE_IMPL``).
+
+This module imports nothing heavy: the plugin loads it in every pytest session of an
+environment where the suite is installed.
+
+>>> OPTIONS["impl"].pytest_name, OPTIONS["impl"].runner_name
+('--rnn-impl', '--impl')
+>>> collect({"device": "cuda"}, style="runner", environ={})["device"]
+Setting(value='cuda', source='--device')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = [
+    "DEFAULT_CELL_TARGET",
+    "DEFAULT_TARGET",
+    "OPTIONS",
+    "Option",
+    "Setting",
+    "Style",
+    "collect",
+]
+
+DEFAULT_TARGET = "torch.nn:RNN"
+DEFAULT_CELL_TARGET = "torch.nn:RNNCell"
+
+Style = Literal["pytest", "runner"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting of the suite: its key, default, environment variable and help."""
+
+    key: str
+    help: str
+    default: Any = None
+    metavar: str | None = None
+    env: str | None = None
+    flag: bool = False
+    type: type = str
+
+    @property
+    def pytest_name(self) -> str:
+        """The pytest spelling, always prefixed: ``--rnn-cell-impl``."""
+        return "--rnn-" + self.key.replace("_", "-")
+
+    @property
+    def runner_name(self) -> str:
+        """The ``rnn-conformance`` spelling: ``--cell-impl``."""
+        return "--" + self.key.replace("_", "-")
+
+    def name(self, style: Style) -> str:
+        """The spelling for ``style``."""
+        return self.pytest_name if style == "pytest" else self.runner_name
+
+    def help_text(self) -> str:
+        """The help with its default and environment variable appended."""
+        if self.flag:
+            return self.help
+        default = "none" if self.default in (None, "") else str(self.default)
+        env = f"${self.env}, else " if self.env else ""
+        return f"{self.help} (default: {env}{default})"
+
+
+OPTIONS: dict[str, Option] = {
+    option.key: option
+    for option in (
+        Option(
+            "impl",
+            "RNN implementation under test, as module:attr",
+            DEFAULT_TARGET,
+            "MODULE:ATTR",
+            env="RNN_CONFORMANCE_IMPL",
+        ),
+        Option(
+            "cell_impl",
+            "RNNCell implementation under test, as module:attr",
+            DEFAULT_CELL_TARGET,
+            "MODULE:ATTR",
+            env="RNN_CONFORMANCE_CELL_IMPL",
+        ),
+        Option(
+            "device",
+            "devices every property runs on: cpu, cuda, cuda:N, all, or a comma list",
+            "cpu",
+            "DEVICES",
+            env="RNN_CONFORMANCE_DEVICE",
+        ),
+        Option(
+            "unsupported",
+            "comma list of capabilities the RNN target lacks, added to its "
+            "rnn_conformance_unsupported attribute",
+            "",
+            "CAPABILITIES",
+        ),
+        Option(
+            "cell_unsupported",
+            "comma list of capabilities the cell target lacks, added to its "
+            "rnn_conformance_unsupported attribute",
+            "",
+            "CAPABILITIES",
+        ),
+        Option(
+            "skips",
+            "file of property node ids (or substrings), one per line, to skip",
+            None,
+            "FILE",
+        ),
+        Option(
+            "activation_error",
+            "declared absolute tanh error of the RNN target in units of the dtype's unit "
+            "roundoff u (the target's rnn_conformance_activation_error attribute if unset)",
+            None,
+            "UNITS",
+            type=float,
+        ),
+        Option(
+            "cell_activation_error",
+            "the same for the cell target",
+            None,
+            "UNITS",
+            type=float,
+        ),
+        Option(
+            "timeout",
+            "fail a property that runs longer than this many seconds (a hanging target); "
+            "0 disables",
+            600.0,
+            "SECONDS",
+            type=float,
+        ),
+        Option(
+            "allow_tf32",
+            "keep TF32 on for CUDA float32 and judge float32 at TF32 matmul precision "
+            "(default: TF32 disabled for the run)",
+            False,
+            flag=True,
+        ),
+    )
+}
+"""Every setting, by key."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A setting's value and where it came from (an option spelling or ``$VARIABLE``)."""
+
+    value: Any
+    source: str
+
+
+def collect(
+    given: Mapping[str, Any], *, style: Style, environ: Mapping[str, str]
+) -> dict[str, Setting]:
+    """Every option's value: as given, else from its environment variable, else the default.
+
+    ``given`` maps keys to the values parsed from the command line (None when absent).
+    """
+    settings = {}
+    for key, option in OPTIONS.items():
+        value = given.get(key)
+        source = option.name(style)
+        if value is None and option.env and environ.get(option.env) is not None:
+            value, source = environ[option.env], f"${option.env}"
+        if value is None:
+            value = option.default
+        settings[key] = Setting(value, source)
+    return settings

@@ -1,0 +1,252 @@
+"""The pytest hooks of a session that runs the properties.
+
+The package's pytest plugin registers this module only in sessions whose arguments reach
+:mod:`rnn_conformance.properties`, and each hook acts only on the properties, never on
+other tests of the same session. The hooks:
+
+* load the Hypothesis profile (``ci`` when ``CI`` is set, else ``default``) unless one
+  was chosen, and resolve the run's settings (:mod:`rnn_conformance.session`); a bad
+  setting is a usage error naming the option;
+* print the run's facts in the header;
+* parametrise every property by device, skip properties needing capabilities the target
+  declared unsupported or listed in the skips file, with the reason;
+* fail a property that outlives ``--rnn-timeout`` (a hanging target);
+* attach to each report the structured facts the runner's report is made of
+  (:mod:`rnn_conformance.failures`).
+
+Profiles: ``dev`` (10 examples), ``default`` (100), ``ci`` (derandomized, ``print_blob``,
+no database) and ``thorough`` (1000).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import warnings
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import Phase, settings
+
+from rnn_conformance.capabilities import CAPABILITIES, skip_reason
+from rnn_conformance.failures import failure_details, record_examples
+from rnn_conformance.harness import Suite
+from rnn_conformance.options import OPTIONS, collect
+from rnn_conformance.session import RunFacts, UsageProblem, resolve
+
+__all__ = [
+    "PROFILES",
+    "PropertyTimeout",
+    "devices_of",
+    "facts_of",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_generate_tests",
+    "pytest_report_header",
+    "pytest_runtest_call",
+    "pytest_runtest_makereport",
+    "suite",
+]
+
+PROPERTIES_DIR = Path(__file__).resolve().parent / "properties"
+
+# No per-example deadline: building an RNN and a first call on a new shape take
+# unpredictable time (allocator warm-up, xdist load), and a deadline would make the suite
+# flaky; hangs are caught by --rnn-timeout instead. No explain phase: its line tracer
+# swallowed the exception that --rnn-timeout raises inside a hanging target (measured: a
+# looping forward under gradcheck never stopped), and the lines it prints point into the
+# suite, not into the implementation under test.
+_PHASES = tuple(phase for phase in Phase if phase.name != "explain")
+PROFILES = {
+    "dev": settings(max_examples=10, deadline=None, phases=_PHASES),
+    "default": settings(max_examples=100, deadline=None, phases=_PHASES),
+    "ci": settings(
+        max_examples=100,
+        deadline=None,
+        phases=_PHASES,
+        derandomize=True,
+        database=None,
+        print_blob=True,
+    ),
+    "thorough": settings(max_examples=1000, deadline=None, phases=_PHASES),
+}
+"""The suite's Hypothesis profiles by name."""
+
+for _name, _profile in PROFILES.items():
+    settings.register_profile(_name, _profile)
+
+_FACTS = pytest.StashKey[RunFacts]()
+DEVICE_PROPERTY = "rnn_device"
+FAILURE_PROPERTY = "rnn_failure"
+SKIP_PROPERTY = "rnn_skip_reason"
+
+
+def _on_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the profile and resolve the settings; a bad setting is a usage error."""
+    if config.getoption("hypothesis_profile", default=None) is None:
+        settings.load_profile("ci" if _on_ci() else "default")
+    config.addinivalue_line(
+        "markers",
+        "rnn_requires(*capabilities): the property needs these target capabilities "
+        "(skipped, with the reason, when the target declares one unsupported)",
+    )
+    given = {key: config.getoption(option.pytest_name) for key, option in OPTIONS.items()}
+    try:
+        facts = resolve(collect(given, style="pytest", environ=os.environ))
+    except UsageProblem as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        # The xdist workers inherit this: one BLAS thread each in NumPy (the reference).
+        for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(variable, "1")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Each xdist worker already has a core: intra-op threads would oversubscribe the
+        # machine (measured: -n 2 slower than -n 0 on 2 cores without this).
+        torch.set_num_threads(1)
+    facts.suite.tf32.apply()
+    config.stash[_FACTS] = facts
+
+
+def facts_of(config: pytest.Config) -> RunFacts:
+    """The resolved settings of this run."""
+    return config.stash[_FACTS]
+
+
+def devices_of(config: pytest.Config) -> list[str]:
+    """The devices this run checks, in order."""
+    return facts_of(config).devices
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """The run's facts, as the runner's report states them."""
+    profile = settings.get_current_profile_name()
+    described = facts_of(config).describe(profile=profile)
+    described["Hypothesis profile"] += f" ({settings.default.max_examples} examples)"
+    return [f"rnn-conformance: {name}: {text}" for name, text in described.items()]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every property that takes ``device`` once per selected device."""
+    if "device" in metafunc.fixturenames and _in_properties(metafunc.definition.path):
+        devices = devices_of(metafunc.config)
+        metafunc.parametrize("device", devices, ids=devices)
+
+
+@pytest.fixture(scope="session")
+def suite(request: pytest.FixtureRequest) -> Suite:
+    """The resolved targets, TF32 policy and declarations of this run."""
+    return facts_of(request.config).suite
+
+
+def _in_properties(path: Path | str) -> bool:
+    return PROPERTIES_DIR in Path(path).resolve().parents
+
+
+def _is_property(item: pytest.Item) -> bool:
+    return _in_properties(item.path)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip properties needing undeclared capabilities, and those the skips file lists."""
+    facts = facts_of(config)
+    unsupported = facts.suite.unsupported | facts.suite.cell_unsupported
+    used: set[str] = set()
+    for item in filter(_is_property, items):
+        record_examples(getattr(item, "obj", None))
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "device" in callspec.params:
+            # Travels with the report (also from xdist workers) for the conformance matrix.
+            item.user_properties.append((DEVICE_PROPERTY, callspec.params["device"]))
+        needed = {name for mark in item.iter_markers("rnn_requires") for name in mark.args}
+        unknown = needed - CAPABILITIES.keys()
+        if unknown:
+            raise pytest.UsageError(f"{item.nodeid} requires unknown capabilities {unknown}")
+        missing = needed & unsupported
+        if missing:
+            item.add_marker(pytest.mark.skip(reason=skip_reason(missing)))
+        for pattern in facts.skips:
+            if pattern in item.nodeid:
+                used.add(pattern)
+                item.add_marker(
+                    pytest.mark.skip(reason=f"listed in the skips file as {pattern!r}")
+                )
+    for pattern in facts.skips:
+        if pattern not in used:
+            warnings.warn(
+                pytest.PytestConfigWarning(
+                    f"skips file: {pattern!r} matches no collected property"
+                ),
+                stacklevel=1,
+            )
+
+
+class PropertyTimeout(BaseException):
+    """A property exceeded ``--rnn-timeout``.
+
+    A BaseException, so that neither the target's own ``except Exception`` nor
+    Hypothesis' shrinking (which would re-run the hanging call) can swallow it.
+    """
+
+
+# After the first alarm, re-raise this often until the property has stopped: code that
+# swallows one exception (a line tracer, a bare except in the target) cannot hold the run.
+_REPEAT_S = 1.0
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    """Fail a property that runs longer than ``--rnn-timeout`` (a hanging target)."""
+    limit = facts_of(item.config).timeout
+    if (
+        not _is_property(item)
+        or not limit
+        or not hasattr(signal, "SIGALRM")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        return (yield)
+
+    def expire(signum: int, frame: Any) -> None:
+        raise PropertyTimeout(
+            f"{item.name} ran longer than the time limit of {limit:g} s per property: the "
+            "target may hang (the limit is --rnn-timeout, or the runner's --timeout; "
+            "0 disables it)"
+        )
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, limit, _REPEAT_S)
+    try:
+        return (yield)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Attach a failure's message, minimal example and target frame, or a skip's reason."""
+    report = yield
+    if not _is_property(item):
+        return report
+    if report.failed and call.excinfo is not None:
+        report.user_properties.append((FAILURE_PROPERTY, failure_details(call.excinfo.value)))
+    elif report.skipped:
+        reason = ""
+        if call.excinfo is not None:
+            reason = str(getattr(call.excinfo.value, "msg", call.excinfo.value))
+        else:
+            marker = item.get_closest_marker("skip")
+            if marker is not None:
+                reason = str(marker.kwargs.get("reason", marker.args[0] if marker.args else ""))
+        report.user_properties.append((SKIP_PROPERTY, reason))
+    return report
