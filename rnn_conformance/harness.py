@@ -10,7 +10,7 @@ pointing at the shape property instead of an unreadable cascade.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -53,7 +53,8 @@ class Suite:
     ``cell_target`` is the nn.RNNCell-like implementation for the cell properties;
     ``unsupported`` the capabilities the target declared it lacks
     (see :mod:`rnn_conformance.capabilities`); ``activation_error`` its declared tanh
-    accuracy (see :mod:`rnn_conformance.tolerances`).
+    accuracy (see :mod:`rnn_conformance.tolerances`). The ``cell_`` fields are the cell
+    target's own declarations: a cell is judged by what it declares, not by the RNN's.
     """
 
     target: Target
@@ -61,6 +62,8 @@ class Suite:
     cell_target: Target | None = None
     unsupported: frozenset[str] = frozenset()
     activation_error: float = 0.0
+    cell_unsupported: frozenset[str] = frozenset()
+    cell_activation_error: float = 0.0
 
     def __repr__(self) -> str:
         # Shown in every falsifying example: keep it to what identifies the run.
@@ -71,10 +74,21 @@ class Suite:
         printer.text(repr(self))
 
     def supports(self, case: RNNCase) -> bool:
-        """Whether the case's dtype and input rank are within the declared capabilities."""
-        if case.dtype == "float64" and "float64" in self.unsupported:
-            return False
-        return case.batched or "unbatched" not in self.unsupported
+        """Whether the case is within the RNN target's declared capabilities."""
+        return _within(case, self.unsupported)
+
+    def cell_supports(self, case: RNNCase) -> bool:
+        """Whether the case is within the cell target's declared capabilities."""
+        return _within(case, self.cell_unsupported)
+
+
+def _within(case: RNNCase, unsupported: frozenset[str]) -> bool:
+    """Whether the case's dtype, input rank and bias avoid the declared gaps."""
+    if case.dtype == "float64" and "float64" in unsupported:
+        return False
+    if not case.config.bias and "without_bias" in unsupported:
+        return False
+    return case.batched or "unbatched" not in unsupported
 
 
 def to_tensor(
@@ -123,13 +137,17 @@ class TargetRun:
     h_n_tensor: torch.Tensor
 
 
-def observe(suite: Suite, case: RNNCase, device: str) -> None:
+def observe(
+    suite: Suite, case: RNNCase, device: str, *, uses: Literal["rnn", "cell", "both"] = "rnn"
+) -> None:
     """Start a property's example: gate, then record the case for Hypothesis.
 
-    Rejects (``assume``) a case the target declared unsupported (float64, unbatched);
-    otherwise records an ``event`` for coverage statistics and a ``note`` for reports.
+    Rejects (``assume``) a case outside what the targets the property ``uses`` declared
+    they support (float64, unbatched, bias=False); otherwise records an ``event`` for
+    coverage statistics and a ``note`` for reports.
     """
-    assume(suite.supports(case))
+    assume(uses == "cell" or suite.supports(case))
+    assume(uses == "rnn" or suite.cell_supports(case))
     event(case.label())
     note(f"device={device}\n  {case.describe()}")
 
@@ -216,11 +234,13 @@ class Expected:
     bounds: ForwardBounds
 
 
-def precision_for(suite: Suite, case: RNNCase, device: str) -> Precision:
-    """The rounding the tolerance policy assumes for this case on this device."""
-    return Precision.of(
-        case.dtype, tf32=suite.tf32.widens(device), activation_error=suite.activation_error
-    )
+def precision_for(suite: Suite, case: RNNCase, device: str, *, cell: bool = False) -> Precision:
+    """The rounding the tolerance policy assumes for this case on this device.
+
+    ``cell=True`` uses the cell target's declared accuracy instead of the RNN target's.
+    """
+    declared = suite.cell_activation_error if cell else suite.activation_error
+    return Precision.of(case.dtype, tf32=suite.tf32.widens(device), activation_error=declared)
 
 
 def reference_trace(case: RNNCase) -> tuple[Array, Array, ForwardTrace]:

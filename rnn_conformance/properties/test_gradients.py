@@ -14,6 +14,7 @@ import pytest
 import torch
 from hypothesis import given, target
 from hypothesis import strategies as st
+from torch.autograd.gradcheck import GradcheckError  # torch.autograd.gradcheck is the function
 
 from rnn_conformance.harness import (
     build_module,
@@ -110,7 +111,7 @@ def test_gradcheck_passes_in_float64(suite, device, case):
 
     try:
         torch.autograd.gradcheck(forward, (*inputs, *params))
-    except torch.autograd.gradcheck.GradcheckError as exc:
+    except GradcheckError as exc:
         raise AssertionError(
             f"torch.autograd.gradcheck failed for {suite.target.spec} on {device}: analytic "
             f"gradients differ from finite differences\n  {case.describe()}\n{exc}"
