@@ -48,6 +48,7 @@ class Option:
     env: str | None = None
     flag: bool = False
     type: type = str
+    default_text: str | None = None
 
     @property
     def pytest_name(self) -> str:
@@ -67,7 +68,10 @@ class Option:
         """The help with its default and environment variable appended."""
         if self.flag:
             return self.help
-        default = "none" if self.default in (None, "") else str(self.default)
+        default = self.default if self.default_text is None else self.default_text
+        if isinstance(default, float):
+            default = f"{default:g}"
+        default = "none" if default in (None, "") else str(default)
         env = f"${self.env}, else " if self.env else ""
         return f"{self.help} (default: {env}{default})"
 
@@ -118,18 +122,20 @@ OPTIONS: dict[str, Option] = {
         ),
         Option(
             "activation_error",
-            "declared absolute tanh error of the RNN target in units of the dtype's unit "
-            "roundoff u (the target's rnn_conformance_activation_error attribute if unset)",
+            "declared absolute tanh error of the RNN target, in units of the dtype's unit "
+            "roundoff u",
             None,
             "UNITS",
             type=float,
+            default_text="the target's rnn_conformance_activation_error attribute, else 0",
         ),
         Option(
             "cell_activation_error",
-            "the same for the cell target",
+            "declared absolute tanh error of the cell target, in units of u",
             None,
             "UNITS",
             type=float,
+            default_text="the cell's rnn_conformance_activation_error attribute, else 0",
         ),
         Option(
             "timeout",

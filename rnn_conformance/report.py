@@ -171,15 +171,17 @@ def conformance_matrix(results: list[PropertyResult], devices: list[str]) -> str
     """A Markdown table: one row per property, one column per selected device.
 
     Properties that compare devices (device ``ACROSS_DEVICES``) get a column of their own,
-    "across devices", only when they are among the results.
+    "across devices", when several devices were selected; with one device their verdict
+    stands in that device's column.
     """
     results = sorted(results, key=lambda r: r.nodeid)
     columns = list(devices)
-    if any(r.device == ACROSS_DEVICES for r in results):
-        columns.append(ACROSS_DEVICES)
+    across = ACROSS_DEVICES if len(devices) > 1 else devices[0] if devices else ACROSS_DEVICES
+    if any(r.device == ACROSS_DEVICES for r in results) and across not in columns:
+        columns.append(across)
     rows: dict[str, dict[str, PropertyResult]] = {}
     for r in results:
-        rows.setdefault(r.row, {})[r.device] = r
+        rows.setdefault(r.row, {})[across if r.device == ACROSS_DEVICES else r.device] = r
     names = [column or "across devices" for column in columns]
     lines = ["| property | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
     for row, by_device in rows.items():
@@ -191,7 +193,7 @@ def conformance_matrix(results: list[PropertyResult], devices: list[str]) -> str
 def skip_reasons(results: list[PropertyResult]) -> list[str]:
     """One line per skipped verdict with its full reason."""
     return [
-        f"{r.row} on {r.device or 'all devices'}: {r.reason}"
+        f"{r.row} on {r.device or 'across devices'}: {r.reason}"
         for r in sorted(results, key=lambda r: r.nodeid)
         if r.outcome == "skipped"
     ]
@@ -210,6 +212,7 @@ class RunInfo:
     cell_unsupported: list[str]
     activation_error: float
     cell_activation_error: float
+    versions: dict[str, str]
     command: str
     exit_code: int = 0
     interrupted: bool = False
@@ -259,7 +262,7 @@ def markdown_report(info: RunInfo, results: list[PropertyResult]) -> str:
         lines += ["", "## Failures"]
     for r in failures:
         assert r.failure is not None
-        lines += ["", f"### {r.row} on {r.device or 'all devices'}", ""]
+        lines += ["", f"### {r.row} on {r.device or 'across devices'}", ""]
         if r.failure.raised_at:
             lines += [f"Raised in the target at `{r.failure.raised_at}`.", ""]
         lines += ["```text", r.failure.message, "```"]

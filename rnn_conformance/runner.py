@@ -128,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary_line,
         write_reports,
     )
-    from rnn_conformance.session import UsageProblem, resolve
+    from rnn_conformance.session import UsageProblem, resolve, versions
+    from rnn_conformance.session_hooks import SPELLING_ENV
 
     argv = list(sys.argv[1:] if argv is None else argv)
     extra: list[str] = []
@@ -143,6 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageProblem as exc:
         print(f"rnn-conformance: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
+    os.environ[SPELLING_ENV] = "runner"  # inherited by xdist workers
     seed = args.seed if args.seed is not None else random.randrange(2**32)
     run, rerun = pytest_arguments(args, seed)
     collector = ReportCollector(rerun)
@@ -163,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cell_unsupported=sorted(suite.cell_unsupported),
         activation_error=suite.activation_error,
         cell_activation_error=suite.cell_activation_error,
+        versions=versions(),
         command=shlex.join(["rnn-conformance", *argv, *(["--", *extra] if extra else [])]),
         exit_code=exit_code,
         interrupted=exit_code == INTERRUPTED,

@@ -49,6 +49,7 @@ class RunFacts:
     skips: list[str]
     skips_file: str | None
     timeout: float
+    timeout_option: str = "--rnn-timeout"
 
     def describe(self, *, profile: str | None = None, seed: int | None = None) -> dict[str, str]:
         """The run's facts as ordered ``name: text`` pairs, for headers and reports."""
@@ -161,4 +162,4 @@ def resolve(settings: Mapping[str, Setting]) -> RunFacts:
         cell_unsupported=_capabilities(cell_target, settings["cell_unsupported"]),
         cell_activation_error=_activation_error(cell_target, settings["cell_activation_error"]),
     )
-    return RunFacts(suite, devices, skips, skips_setting.value, seconds)
+    return RunFacts(suite, devices, skips, skips_setting.value, seconds, timeout.source)

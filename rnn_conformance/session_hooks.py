@@ -83,6 +83,8 @@ _FACTS = pytest.StashKey[RunFacts]()
 DEVICE_PROPERTY = "rnn_device"
 FAILURE_PROPERTY = "rnn_failure"
 SKIP_PROPERTY = "rnn_skip_reason"
+SPELLING_ENV = "RNN_CONFORMANCE_SPELLING"
+"""Set to ``runner`` by the runner, so that messages name the options as typed there."""
 
 
 def _on_ci() -> bool:
@@ -100,8 +102,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "(skipped, with the reason, when the target declares one unsupported)",
     )
     given = {key: config.getoption(option.pytest_name) for key, option in OPTIONS.items()}
+    # Under the runner, messages name the runner's options, which the user typed.
+    style = "runner" if os.environ.get(SPELLING_ENV) == "runner" else "pytest"
     try:
-        facts = resolve(collect(given, style="pytest", environ=os.environ))
+        facts = resolve(collect(given, style=style, environ=os.environ))
     except UsageProblem as exc:
         raise pytest.UsageError(str(exc)) from None
     if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
@@ -205,7 +209,8 @@ _REPEAT_S = 1.0
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     """Fail a property that runs longer than ``--rnn-timeout`` (a hanging target)."""
-    limit = facts_of(item.config).timeout
+    facts = facts_of(item.config)
+    limit = facts.timeout
     if (
         not _is_property(item)
         or not limit
@@ -216,9 +221,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
 
     def expire(signum: int, frame: Any) -> None:
         raise PropertyTimeout(
-            f"{item.name} ran longer than the time limit of {limit:g} s per property: the "
-            "target may hang (the limit is --rnn-timeout, or the runner's --timeout; "
-            "0 disables it)"
+            f"{item.name} ran longer than {facts.timeout_option}={limit:g} s: the target "
+            f"may hang ({facts.timeout_option}=0 disables the limit)"
         )
 
     previous = signal.signal(signal.SIGALRM, expire)

@@ -2,8 +2,11 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -54,11 +57,15 @@ def test_broken_example_fails_with_a_reproducer_that_reproduces(tmp_path):
     report = json.loads((tmp_path / "report.json").read_text())
     (failure,) = [r["failure"] for r in report["results"] if r["failure"]]
     assert "differs from the float64 reference" in failure["message"]
-    # The tutorial's bidirectional case is pinned with @example, so it fails first.
-    assert "Falsifying explicit example" in failure["falsifying_example"]
-    assert "weight_ih_l0_reverse" in failure["falsifying_example"]
+    # The minimal example is the suite's own record of the final replay, whatever
+    # Hypothesis prints: the property's call with the shrunk case.
+    example = failure["minimal_example"]
+    assert example.startswith("test_output_and_h_n_match_reference(\n    device='cpu',\n")
+    assert "bidirectional=True" in example
+    assert "weight_ih_l0_reverse=" in example
     markdown = (tmp_path / "report.md").read_text()
     assert "## Failures" in markdown
+    assert "Minimal example:" in markdown
     assert "Reproduce: `" in markdown
     rerun = subprocess.run(
         failure["reproduce"], shell=True, capture_output=True, text=True, cwd=ROOT, timeout=600
@@ -81,8 +88,89 @@ def test_generated_failure_carries_a_reproduce_failure_blob(tmp_path):
     assert result.returncode == 1, result.stdout[-3000:]
     report = json.loads((tmp_path / "report.json").read_text())
     (failure,) = [r["failure"] for r in report["results"] if r["failure"]]
-    assert failure["falsifying_example"].startswith("Falsifying example")
+    example = failure["minimal_example"]
+    assert example.startswith("test_gradients_match_reference_bptt(")
+    # Values drawn inside the property are part of the example too.
+    assert "drawn grad_output: array(" in example
+    assert "drawn grad_h_n: array(" in example
     assert failure["blob"].startswith("@reproduce_failure(")
+
+
+def _module(tmp_path, name, source):
+    package = tmp_path / "targets"
+    package.mkdir(exist_ok=True)
+    (package / f"{name}.py").write_text(textwrap.dedent(source))
+    return {"PYTHONPATH": os.pathsep.join([str(package), str(Path(__file__).parent)])}
+
+
+RAISING = """
+    import torch
+    from torch import nn
+
+
+    class RaisingRNN(nn.RNN):
+        def forward(self, input, hx=None):
+            return self.kernel(input)
+
+        def kernel(self, input):
+            raise RuntimeError("fused kernel not implemented for this shape")
+
+
+    class NaNRNN(nn.RNN):
+        def forward(self, input, hx=None):
+            output, h_n = super().forward(input, hx)
+            return output * float("nan"), h_n
+"""
+
+
+def test_a_raising_target_is_reported_at_its_own_line(tmp_path):
+    env = _module(tmp_path, "raising_rnn", RAISING)
+    result = _run(
+        tmp_path / "out",
+        "--impl",
+        "raising_rnn:RaisingRNN",
+        "--profile",
+        "dev",
+        "--",
+        "-k",
+        "test_output_and_h_n_match_reference",
+        env_extra=env,
+    )
+    assert result.returncode == 1, result.stdout[-3000:]
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    (failure,) = [r["failure"] for r in report["results"] if r["failure"]]
+    assert failure["raised_at"].endswith("raising_rnn.py:11 in kernel")
+    assert "fused kernel not implemented" in failure["message"]
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "raising_rnn.py:11 in kernel`" in markdown
+    assert "target.py" not in markdown
+    # Hypothesis' own notes point into the suite and help no implementer.
+    assert "Explanation:" not in markdown
+    assert "Highest target score" not in markdown
+
+
+@pytest.mark.parametrize("name", ["TruncatedBPTTRNN", "NaNRNN"])
+def test_gradcheck_failures_are_reported_as_findings(tmp_path, name):
+    env = _module(tmp_path, "raising_rnn", RAISING)
+    module = "broken_rnns" if name == "TruncatedBPTTRNN" else "raising_rnn"
+    result = _run(
+        tmp_path / "out",
+        "--impl",
+        f"{module}:{name}",
+        "--profile",
+        "dev",
+        "--",
+        "-k",
+        "gradcheck",
+        env_extra=env,
+    )
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "torch.autograd.gradcheck failed" in result.stdout
+    assert "AttributeError" not in result.stdout
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    (failure,) = [r["failure"] for r in report["results"] if r["failure"]]
+    assert failure["message"].startswith("torch.autograd.gradcheck failed")
+    assert "torch.autograd.gradcheck failed" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_declared_gaps_appear_as_skips_with_the_capability(tmp_path):
@@ -94,6 +182,47 @@ def test_declared_gaps_appear_as_skips_with_the_capability(tmp_path):
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["unsupported"] == ["autograd"]
     assert all(r["outcome"] == "skipped" for r in report["results"])
+    markdown = (tmp_path / "report.md").read_text()
+    # Full skip reasons, untruncated, in the report.
+    assert "target declares unsupported capability: autograd (gradients of output" in markdown
+
+
+def test_reports_state_what_the_console_header_states(tmp_path):
+    result = _run(
+        tmp_path,
+        "--profile",
+        "dev",
+        "--unsupported",
+        "packed_sequences",
+        "--activation-error",
+        "3",
+        "--",
+        "-k",
+        "shapes or packed or devices_agree",
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    header = dict(
+        line.removeprefix("rnn-conformance: ").split(": ", 1)
+        for line in result.stdout.splitlines()
+        if line.startswith("rnn-conformance: ")
+    )
+    assert header["unsupported capabilities"].startswith("packed_sequences")
+    assert header["declared tanh error"].startswith("3 u")
+    assert header["devices"] == "cpu"
+    report = json.loads((tmp_path / "report.json").read_text())
+    markdown = (tmp_path / "report.md").read_text()
+    for name, text in header.items():
+        if name != "Hypothesis profile":  # the header counts examples, the report the seed
+            assert report["facts"][name] == text
+            assert f"- {name}: {text}" in markdown
+    assert report["unsupported"] == ["packed_sequences"]
+    assert report["activation_error"] == 3.0
+    assert report["devices"] == ["cpu"]
+    assert report["wall_time_s"] > 0
+    assert "all devices" not in markdown
+    matrix_header = markdown.split("## Conformance matrix")[1].strip().splitlines()[0]
+    assert matrix_header == "| property | cpu |"
+    assert "PytestAssertRewriteWarning" not in result.stdout + result.stderr
 
 
 def test_hanging_target_fails_its_property_and_the_run_goes_on(tmp_path):
@@ -107,15 +236,92 @@ def test_hanging_target_fails_its_property_and_the_run_goes_on(tmp_path):
         "2",
         "--",
         "-k",
-        "test_output_and_h_n_shapes or test_constructor_arguments",
+        "test_output_and_h_n_shapes or test_constructor_arguments or gradcheck",
     )
     assert result.returncode == 1, result.stdout[-3000:]
-    assert "ran longer than --rnn-timeout=2 s" in result.stdout
+    # The message names the option as typed to the runner.
+    assert "ran longer than --timeout=2 s" in result.stdout
     assert "| test_constructor_arguments_are_exposed_as_attributes | pass |" in result.stdout
+    assert "| test_gradcheck_passes_in_float64 | **FAIL** |" in result.stdout
+    report = json.loads((tmp_path / "report.json").read_text())
+    failures = [r["failure"] for r in report["results"] if r["failure"]]
+    assert len(failures) == 2
+    assert all(f["raised_at"].endswith("in forward") for f in failures)
 
 
-def test_bad_target_is_reported_clearly(tmp_path):
-    result = _run(tmp_path, "--impl", "no_such_pkg:RNN")
+def test_ctrl_c_stops_the_run_and_writes_a_partial_report(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "rnn_conformance", "--report-dir", str(tmp_path)),
+            *("--impl", "broken_rnns:HangingRNN", "--profile", "dev", "--timeout", "0"),
+            *("--", "-k", "gradcheck"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        time.sleep(10)  # well into the hanging gradcheck property
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground group
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, output[-3000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["interrupted"] is True
+    assert "**Interrupted**" in (tmp_path / "report.md").read_text()
+    assert "INTERRUPTED" in output
+
+
+def test_bad_target_is_a_usage_error_that_writes_no_report(tmp_path):
+    result = _run(tmp_path / "out", "--impl", "no_such_pkg:RNN")
     assert result.returncode == pytest.ExitCode.USAGE_ERROR
-    assert "cannot import module 'no_such_pkg'" in result.stderr
+    assert "--impl: cannot import module 'no_such_pkg'" in result.stderr
+    assert "--rnn-impl" not in result.stderr
+    assert result.stderr.count("cannot import module") == 1
     assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--device", "tpu"], "--device: unknown device 'tpu'"),
+        (["--unsupported", "teleport"], "--unsupported: unknown capability 'teleport'"),
+        (["--timeout", "-1"], "--timeout: must be >= 0 seconds"),
+        (["--activation-error", "x"], "--activation-error: expected a number"),
+    ],
+)
+def test_usage_errors_name_the_runner_option(tmp_path, arguments, message):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "report.json").write_text("{}")
+    result = _run(tmp_path / "out", *arguments)
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr
+    assert (tmp_path / "out" / "report.json").read_text() == "{}"  # not overwritten
+
+
+def test_help_lists_capabilities_and_defaults():
+    result = subprocess.run(
+        [sys.executable, "-m", "rnn_conformance", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for expected in (
+        "--activation-error UNITS",
+        "(default: $RNN_CONFORMANCE_IMPL, else torch.nn:RNN)",
+        "(default: $RNN_CONFORMANCE_DEVICE, else cpu)",
+        "(default: 600)",
+        "without_bias bias=False",
+        "packed_sequences torch.nn.utils.rnn.PackedSequence input",
+    ):
+        assert expected in text, expected
