@@ -176,3 +176,14 @@ def test_plugin_options_are_all_prefixed(pytester):
     options = [line.split()[0] for line in section.splitlines() if line.strip().startswith("--")]
     assert options, section
     assert all(option.startswith("--rnn-") for option in options), options
+
+
+def test_readme_documents_every_option():
+    from pathlib import Path
+
+    from rnn_conformance.options import OPTIONS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for option in OPTIONS.values():
+        assert f"`{option.pytest_name}" in readme, option.pytest_name
+        assert f"`{option.runner_name}" in readme, option.runner_name
