@@ -93,9 +93,7 @@ def pytest_arguments(args: argparse.Namespace, seed: int) -> tuple[list[str], li
             continue
         options.append(option.pytest_name if option.flag else f"{option.pytest_name}={value}")
     rerun = [sys.executable, "-m", "pytest", *options]
-    # A rewrite warning about modules pytest imported before this run helps no implementer.
-    run = [*options, "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    run += ["--pyargs", "rnn_conformance.properties", "-rfE"]
+    run = [*options, "--pyargs", "rnn_conformance.properties", "-rfE"]
     if args.workers is not None:
         run += ["-n", str(args.workers)]
     return run, rerun
