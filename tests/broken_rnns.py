@@ -79,7 +79,22 @@ class ReturnsOutputOnlyRNN(nn.RNN):
         return super().forward(input, hx)[0]
 
 
-def _manual_forward(module, input, hx, *, reverse_time, stack_input=True, act=None, truncate=False):
+def _manual_forward(
+    module,
+    input,
+    hx,
+    *,
+    reverse_time,
+    stack_input=True,
+    act=None,
+    truncate=False,
+    between_layers=None,
+):
+    """nn.RNN's forward in plain torch, with the bug its keyword arguments ask for.
+
+    ``between_layers(output, num_directions)`` turns a lower layer's time-major output
+    into the next layer's input for each direction (default: the output, unchanged).
+    """
     batched = input.dim() == 3
     x = input if batched else input.unsqueeze(1 if not module.batch_first else 0)
     if module.batch_first:
@@ -93,7 +108,12 @@ def _manual_forward(module, input, hx, *, reverse_time, stack_input=True, act=No
     if act is None:
         act = torch.tanh if module.nonlinearity == "tanh" else torch.relu
     layer_input, finals = x, []
+    direction_inputs = [x] * D
     for layer in range(module.num_layers):
+        if layer > 0:
+            direction_inputs = (
+                [layer_input] * D if between_layers is None else between_layers(layer_input, D)
+            )
         outs = []
         for d in range(D):
             sfx = f"_l{layer}" + ("_reverse" if d else "")
@@ -101,7 +121,7 @@ def _manual_forward(module, input, hx, *, reverse_time, stack_input=True, act=No
             b = 0
             if module.bias:
                 b = getattr(module, "bias_ih" + sfx) + getattr(module, "bias_hh" + sfx)
-            seq = x if (not stack_input) else layer_input
+            seq = x if (not stack_input) else direction_inputs[d]
             order = range(steps - 1, -1, -1) if (d and reverse_time) else range(steps)
             h, states = hx[layer * D + d], [None] * steps
             for t in order:
@@ -341,3 +361,96 @@ class HangingRNN(nn.RNN):
     def forward(self, input, hx=None):
         while True:
             pass
+
+
+class NotImplementedForwardRNN(nn.RNN):
+    """A stub whose forward always raises NotImplementedError (a RuntimeError subclass)."""
+
+    def forward(self, input, hx=None):
+        raise NotImplementedError("RNN.forward is not implemented yet")
+
+
+class RejectsEverythingRNN(nn.RNN):
+    """Raises nn.RNN's exception for every invalid call, and RuntimeError for valid ones too."""
+
+    def forward(self, input, hx=None):
+        super().forward(input, hx)
+        raise RuntimeError("this configuration is not supported")
+
+
+class NotImplementedForBadCallsRNN(nn.RNN):
+    """Reports every invalid call as NotImplementedError instead of nn.RNN's exception."""
+
+    def forward(self, input, hx=None):
+        try:
+            return super().forward(input, hx)
+        except (ValueError, RuntimeError) as exc:
+            raise NotImplementedError(f"unsupported input: {exc}") from exc
+
+
+class BroadcastsHxBatchRNN(nn.RNN):
+    """Broadcasts an hx of batch size 1 over the batch (NumPy-style) instead of rejecting it."""
+
+    def forward(self, input, hx=None):
+        if (
+            isinstance(input, torch.Tensor)
+            and input.dim() == 3
+            and hx is not None
+            and hx.dim() == 3
+            and hx.shape[1] == 1
+        ):
+            batch = input.shape[0 if self.batch_first else 1]
+            hx = hx.expand(-1, batch, -1).contiguous()
+        return super().forward(input, hx)
+
+
+class BroadcastsInputFeatureRNN(nn.RNN):
+    """Broadcasts input with one feature over input_size instead of rejecting it."""
+
+    def forward(self, input, hx=None):
+        if isinstance(input, torch.Tensor) and input.dim() in (2, 3) and input.shape[-1] == 1:
+            input = input.expand(*input.shape[:-1], self.input_size)
+        return super().forward(input, hx)
+
+
+class NoReducedPrecisionRNN(nn.RNN):
+    """Raises for float16 and bfloat16 (a float32/float64-only kernel) without declaring it."""
+
+    def forward(self, input, hx=None):
+        if isinstance(input, torch.Tensor) and input.dtype in (torch.float16, torch.bfloat16):
+            raise TypeError(f"RNN kernel supports float32 and float64 only, got {input.dtype}")
+        return super().forward(input, hx)
+
+
+class DeclaredNoReducedPrecisionRNN(NoReducedPrecisionRNN):
+    """NoReducedPrecisionRNN with its gap declared: skipped, not failed."""
+
+    rnn_conformance_unsupported = ("float16", "bfloat16")
+
+
+class _DropoutVariantRNN(nn.RNN):
+    """Runs nn.RNN, except in training mode with dropout, where _dropped decides the inputs."""
+
+    def forward(self, input, hx=None):
+        if not (self.training and self.dropout > 0 and self.num_layers > 1):
+            return super().forward(input, hx)
+        if not isinstance(input, torch.Tensor):
+            return super().forward(input, hx)
+        return _manual_forward(self, input, hx, reverse_time=True, between_layers=self._dropped)
+
+
+class SameMaskEveryStepRNN(_DropoutVariantRNN):
+    """Keras-style recurrent dropout: one mask per sequence, reused at every time step."""
+
+    def _dropped(self, output, num_directions):
+        keep = torch.ones_like(output[:1])
+        mask = torch.nn.functional.dropout(keep, self.dropout, training=True)
+        return [output * mask] * num_directions
+
+
+class PerDirectionMaskRNN(_DropoutVariantRNN):
+    """Drops the lower layer's output separately for each direction of the next layer."""
+
+    def _dropped(self, output, num_directions):
+        dropout = torch.nn.functional.dropout
+        return [dropout(output, self.dropout, training=True) for _ in range(num_directions)]

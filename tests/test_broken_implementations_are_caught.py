@@ -66,6 +66,45 @@ CASES = [
     ("DropoutOnLastLayerRNN", "test_training_dropout_acts_only_between_layers", "was dropped"),
     ("PaddedEndHnRNN", "test_packed_sequences_run_as_if_alone", "h_n of sequence"),
     ("UnreversedReverseRNN", "test_bidirectional_equals_forward_and_flipped", "flip(x)"),
+    # One kind of bad call each (-k on its parametrize id) keeps these fast; "hx with wrong
+    # hidden size" expects RuntimeError, which these three passed before a valid call
+    # was required first and NotImplementedError was refused.
+    (
+        "NotImplementedForwardRNN",
+        "test_invalid_calls_raise_like_nn_rnn and hidden",
+        "rejected a valid call",
+    ),
+    (
+        "RejectsEverythingRNN",
+        "test_invalid_calls_raise_like_nn_rnn and hidden",
+        "rejected a valid call",
+    ),
+    (
+        "NotImplementedForBadCallsRNN",
+        "test_invalid_calls_raise_like_nn_rnn and hidden",
+        "NotImplementedError says a feature is missing",
+    ),
+    (
+        "BroadcastsHxBatchRNN",
+        "test_invalid_calls_raise_like_nn_rnn and batch and size",
+        "[hx with wrong batch size] returned",
+    ),
+    (
+        "BroadcastsInputFeatureRNN",
+        "test_invalid_calls_raise_like_nn_rnn and feature",
+        "feature size] returned",
+    ),
+    ("NoReducedPrecisionRNN", "test_reduced_precision_matches_reference", "must declare it"),
+    (
+        "SameMaskEveryStepRNN",
+        "test_training_dropout_draws_a_fresh_mask_at_every_step",
+        "reused across time steps",
+    ),
+    (
+        "PerDirectionMaskRNN",
+        "test_both_directions_of_the_next_layer_read_the_same_dropped_output",
+        "read different dropout masks",
+    ),
 ]
 
 CELL_CASES = [
@@ -74,7 +113,7 @@ CELL_CASES = [
 ]
 
 
-def _run_properties(pytester, monkeypatch, option, impl, prop):
+def _run_properties(pytester, monkeypatch, option, impl, prop, *extra):
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
     return pytester.runpytest_subprocess(
         "--pyargs",
@@ -86,6 +125,7 @@ def _run_properties(pytester, monkeypatch, option, impl, prop):
         f"broken_rnns:{impl}",
         "-k",
         prop,
+        *extra,
     )
 
 
@@ -106,3 +146,25 @@ def test_broken_implementation_fails_its_property(pytester, monkeypatch, impl, p
 )
 def test_broken_cell_fails_its_property(pytester, monkeypatch, impl, prop, message):
     _assert_caught(_run_properties(pytester, monkeypatch, "--rnn-cell-impl", impl, prop), message)
+
+
+def test_declared_reduced_precision_gap_is_skipped_with_the_capability_named(pytester, monkeypatch):
+    # The same refusal as NoReducedPrecisionRNN's, declared: a gap, not a failure.
+    result = _run_properties(
+        pytester,
+        monkeypatch,
+        "--rnn-impl",
+        "DeclaredNoReducedPrecisionRNN",
+        "test_reduced_precision_matches_reference",
+        "-rs",
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*SKIPPED*target declares unsupported capability: float16*",
+            "*SKIPPED*target declares unsupported capability: bfloat16*",
+        ]
+    )
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("skipped") == 2
+    assert "failed" not in outcomes
+    assert "passed" not in outcomes

@@ -1,12 +1,19 @@
 """Dropout: ignored in eval mode; in training mode only between layers, inverted, seeded.
 
-Exact tests use PyTorch's own trick (test_RNN_dropout): relu, no bias, all-ones
-``W_ih``, zero ``W_hh`` and all-ones input, so every value is an integer multiple of
+Exact tests use PyTorch's own trick (test_RNN_dropout): relu, zero or no bias,
+all-ones ``W_ih``, zero ``W_hh`` and all-ones input, so every value is an integer multiple of
 ``input_size * (1/(1-p))**(layers-1)`` and all units of a step agree unless the *last*
 layer was dropped. p is 0.5 or 0.75, so these multiples are exact in float32. From the
 multiples, the kept fraction of layer 0's outputs is checked against ``1 - p`` with a
 Hoeffding bound at false-alarm probability 1e-8 per example (at most 1e-6 per run).
 Random-weight checks (eval mode, p = 1, one layer) use the tolerance policy.
+
+Which elements are dropped together is checked on a network that shows the mask
+(:func:`mask_revealing_networks`): nn.RNN drops every element of a lower layer's
+output independently at every time step, and both directions of the next layer read
+that one dropped tensor. So masks of different steps agree no more than independent
+draws do (one-sided Hoeffding, false-alarm probability 1e-8 per example: at most 1e-5
+per run of 1000 examples), and the two directions see identical masks (exact).
 """
 
 import math
@@ -52,7 +59,8 @@ def ones_networks(draw, *, num_layers):
         hidden_size=draw(st.integers(2, 8)),
         num_layers=num_layers,
         nonlinearity="relu",
-        bias=False,
+        # Zero biases when present: the same network for a target without bias=False.
+        bias=draw(st.booleans()),
         batch_first=draw(st.booleans()),
         dropout=draw(st.sampled_from([0.5, 0.75])),
         bidirectional=draw(st.booleans()),
@@ -63,7 +71,7 @@ def ones_networks(draw, *, num_layers):
     batch = draw(st.integers(fewest, max(fewest, 16)))
     params = {}
     for name, shape in config.parameter_shapes().items():
-        params[name] = np.ones(shape) if "ih" in name else np.zeros(shape)
+        params[name] = np.ones(shape) if name.startswith("weight_ih") else np.zeros(shape)
     return RNNCase(
         config, "float32", steps, batch, np.ones(config.input_shape(steps, batch)), None, params
     )
@@ -92,7 +100,8 @@ def test_training_dropout_acts_only_between_layers(suite, device, case, seed):
     units_agree = (multiples == multiples[..., :1]).all(axis=-1)
     assert units_agree.all(), (
         f"training-mode output differs between units of one step (the last layer's output "
-        f"was dropped, or dropout was applied inside a layer), e.g. "
+        f"was dropped, dropout was applied inside a layer, or the directions of a layer "
+        f"read differently dropped inputs), e.g. "
         f"{output[~units_agree][0]}\n  {case.describe()}"
     )
     fan = case.config.num_directions * case.config.hidden_size
@@ -191,3 +200,129 @@ def test_dropout_is_a_no_op_for_one_layer(suite, device, case, p):
         module = build_module(suite, case, device).train()
     run = run_target(suite, case, device, module=module)
     compare_with_reference(suite, case, device, run)
+
+
+MIN_STEP_PAIRS = 128
+"""Fewest (step pair, unit) comparisons per example; see the fresh-mask property."""
+
+
+@st.composite
+def mask_revealing_networks(draw, *, bidirectional=None):
+    """A two-layer relu network whose output shows which layer-0 outputs were dropped.
+
+    Layer 0 as in :func:`ones_networks` (all-ones ``W_ih``, zero ``W_hh``, zero or no bias,
+    all-ones input): every layer-0 output is ``input_size``, and dropout turns it into 0
+    or ``input_size / (1-p)``. Layer 1 has zero ``W_hh`` and an identity-like ``W_ih``:
+    ``I`` unidirectional; ``[I | 2I]`` bidirectional, in both directions, so unit u of
+    either direction reads layer-0 unit u (forward) with weight 1 and unit H + u
+    (reverse) with weight 2. Each layer-1 output is then ``input_size / (1-p)`` times
+    ``m[u] + 2 m[H+u]`` exactly (small integers; p is 0.5 or 0.75), and each direction's
+    view of the keep mask ``m`` of every step can be decoded from it. At least 2 steps
+    and :data:`MIN_STEP_PAIRS` (disjoint step pair, layer-0 unit) comparisons.
+    """
+    bidirectional = draw(st.booleans()) if bidirectional is None else bidirectional
+    config = RNNConfig(
+        input_size=draw(st.integers(1, 4)),
+        hidden_size=draw(st.integers(1, 8)),
+        num_layers=2,
+        nonlinearity="relu",
+        bias=draw(st.booleans()),
+        batch_first=draw(st.booleans()),
+        dropout=draw(st.sampled_from([0.5, 0.75])),
+        bidirectional=bidirectional,
+    )
+    steps = draw(st.integers(2, 12))
+    units = config.num_directions * config.hidden_size
+    fewest = math.ceil(MIN_STEP_PAIRS / ((steps // 2) * units))
+    batch = draw(st.integers(fewest, fewest + 8))
+    eye = np.eye(config.hidden_size)
+    upper = eye if not bidirectional else np.hstack([eye, 2 * eye])
+    params = {}
+    for name, shape in config.parameter_shapes().items():
+        if not name.startswith("weight_ih"):
+            params[name] = np.zeros(shape)
+        else:
+            params[name] = np.ones(shape) if "_l0" in name else upper
+    return RNNCase(
+        config, "float32", steps, batch, np.ones(config.input_shape(steps, batch)), None, params
+    )
+
+
+def _masks_seen(suite, case, device, seed):
+    """Each upper direction's view of layer 0's keep mask: D arrays (L, N, D*H) of 0/1."""
+    c = case.config
+    output, _ = _train_run(suite, case, device, seed)
+    if c.batch_first:
+        output = np.swapaxes(output, 0, 1)
+    codes = output / (c.input_size / (1 - c.dropout))
+    decodable = (codes == np.round(codes)) & (codes >= 0) & (codes < 2**c.num_directions)
+    assert decodable.all(), (
+        f"training-mode output {output[~decodable][0]} is not input_size/(1-p) times an "
+        f"integer in [0, {2**c.num_directions}): layer 1 should read layer 0's output "
+        f"with inverted dropout p={c.dropout} and nothing else (see "
+        f"test_training_dropout_acts_only_between_layers)\n  {case.describe()}"
+    )
+    codes = codes.astype(np.int64)
+    H, D = c.hidden_size, c.num_directions
+    return [
+        np.concatenate([(codes[..., d * H : (d + 1) * H] >> k) & 1 for k in range(D)], axis=-1)
+        for d in range(D)
+    ]
+
+
+@pytest.mark.rnn_requires("training_dropout")
+@given(case=mask_revealing_networks(), seed=st.integers(0, 2**31))
+def test_training_dropout_draws_a_fresh_mask_at_every_step(suite, device, case, seed):
+    """Masks of different steps agree no more often than independent masks do.
+
+    Pair steps (0, 1), (2, 3), ... of each sequence and compare the keep mask of every
+    layer-0 unit between the two steps of a pair. Under nn.RNN every element is kept
+    independently with probability 1 - p, so each of these n comparisons agrees with
+    probability q = p**2 + (1-p)**2, and, the pairs being disjoint, independently. By
+    Hoeffding's inequality the agreeing fraction A satisfies
+    P(A >= q + eps) <= exp(-2 n eps**2), which is 1e-8 for
+    eps = sqrt(ln(1e8) / (2 n)). A mask reused at every step (Keras' recurrent dropout)
+    gives A = 1, beyond q + eps whenever n > ln(1e8) / (2 (1-q)**2) = 66 at the worst
+    q = 0.625 (p = 0.75); every example has n >= 128.
+    """
+    observe(suite, case, device)
+    mask = _masks_seen(suite, case, device, seed)[0]
+    pairs = case.seq_len // 2
+    first, second = mask[0 : 2 * pairs : 2], mask[1 : 2 * pairs : 2]
+    n = first.size
+    agree = float((first == second).mean())
+    p = case.config.dropout
+    expected = p**2 + (1 - p) ** 2
+    allowed = math.sqrt(math.log(1 / FALSE_ALARM_PER_EXAMPLE) / (2 * n))
+    assert agree <= expected + allowed, (
+        f"dropout masks of consecutive steps agree in {agree:.3f} of {n} (step pair, unit) "
+        f"comparisons, but independent masks agree in {expected:.3f} + at most "
+        f"{allowed:.3f} (Hoeffding, false-alarm rate {FALSE_ALARM_PER_EXAMPLE:g}): the "
+        f"same mask is reused across time steps instead of drawn for every step and "
+        f"element\n  {case.describe()}"
+    )
+
+
+@pytest.mark.rnn_requires("training_dropout")
+@given(case=mask_revealing_networks(bidirectional=True), seed=st.integers(0, 2**31))
+def test_both_directions_of_the_next_layer_read_the_same_dropped_output(suite, device, case, seed):
+    # Exact: under nn.RNN one dropped tensor feeds both directions, so the decoded views
+    # are equal. Independent masks per direction agree everywhere with probability
+    # (p**2 + (1-p)**2)**(L*N*2H) <= 0.625**256 < 1e-52, so such a bug never passes.
+    observe(suite, case, device)
+    forward_view, reverse_view = _masks_seen(suite, case, device, seed)
+    differ = np.argwhere(forward_view != reverse_view)
+    if len(differ):
+        t, n, unit = differ[0]
+        raise AssertionError(
+            f"the forward and reverse directions of layer 1 read different dropout masks "
+            f"of layer 0's output: at step {t}, batch element {n}, layer-0 unit {unit} "
+            f"the forward direction saw it {_kept(forward_view[t, n, unit])} and the "
+            f"reverse direction {_kept(reverse_view[t, n, unit])} ({len(differ)} of "
+            f"{forward_view.size} elements differ); nn.RNN drops layer 0's output once "
+            f"and both directions read it\n  {case.describe()}"
+        )
+
+
+def _kept(bit):
+    return "kept" if bit else "dropped"
