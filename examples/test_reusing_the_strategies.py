@@ -1,14 +1,17 @@
 """Reusing the suite's strategies, reference and tolerance policy in your own tests.
 
-No plugin options needed: draw complete cases with ``rnn_cases``, run your code and
-the NumPy reference, and compare under the shared tolerance policy. Here "your code"
-is the pure-PyTorch ``LoopRNN`` of ``pure_torch_rnn.py``; swap in your own.
+No plugin options needed: draw complete cases with ``rnn_cases``, turn them into tensors
+with ``case_tensors``, run your code and the NumPy reference, and compare under the
+shared tolerance policy. Here "your code" is the pure-PyTorch ``LoopRNN`` of
+``pure_torch_rnn.py``; swap in your own. The README shows this file's code verbatim
+(tests/test_examples.py keeps the two identical).
 """
 
 import torch
 from hypothesis import given, settings
 
 from examples.pure_torch_rnn import LoopRNN
+from rnn_conformance.harness import case_tensors, hidden_axes, output_axes
 from rnn_conformance.reference import rnn_forward_trace
 from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
 from rnn_conformance.tolerances import Precision, assert_within, forward_error_bounds
@@ -22,13 +25,15 @@ from rnn_conformance.tolerances import Precision, assert_within, forward_error_b
     )
 )
 def test_loop_rnn_matches_reference(case):
+    # Your RNN, built for the drawn configuration and loaded with the drawn weights.
     dtype = getattr(torch, case.dtype)
     module = LoopRNN(**case.config.constructor_kwargs(), dtype=dtype).eval()
     module.load_state_dict({k: torch.tensor(v, dtype=dtype) for k, v in case.params.items()})
-    hx = None if case.hx is None else torch.tensor(case.hx, dtype=dtype)
+    x, hx = case_tensors(case, "cpu")  # hx is None when the case calls without h_0
     with torch.no_grad():
-        output, h_n = module(torch.tensor(case.input, dtype=dtype), hx)
+        output, h_n = module(x, hx)
 
+    # The float64 reference on the same numbers, and the error each element may have.
     expected, expected_h_n, trace = rnn_forward_trace(
         case.input,
         case.params,
@@ -42,5 +47,20 @@ def test_loop_rnn_matches_reference(case):
         batched=case.batched,
         batch_first=case.config.batch_first,
     )
-    assert_within(output.double().numpy(), expected, bounds.output, what="output", axes=())
-    assert_within(h_n.double().numpy(), expected_h_n, bounds.h_n, what="h_n", axes=())
+    context = f"LoopRNN differs from the float64 reference\n  {case.describe()}"
+    assert_within(
+        output.double().numpy(),
+        expected,
+        bounds.output,
+        what="output",
+        axes=output_axes(case),  # names the axes in a failure: (step=3, batch=0, unit=5)
+        context=context,
+    )
+    assert_within(
+        h_n.double().numpy(),
+        expected_h_n,
+        bounds.h_n,
+        what="h_n",
+        axes=hidden_axes(case),
+        context=context,
+    )

@@ -30,6 +30,12 @@ import numpy as np
 
 from rnn_conformance.reference import Array, ForwardTrace, as_float64, rnn_forward_trace
 
+__all__ = [
+    "Gradients",
+    "rnn_gradients",
+    "gradients_from_trace",
+]
+
 
 @dataclass(frozen=True)
 class Gradients:

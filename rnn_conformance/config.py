@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+__all__ = [
+    "Nonlinearity",
+    "RNNConfig",
+]
+
 Nonlinearity = Literal["tanh", "relu"]
 
 

@@ -13,6 +13,13 @@ from dataclasses import dataclass
 
 import torch
 
+__all__ = [
+    "DeviceUnavailableError",
+    "TF32Policy",
+    "check_available",
+    "parse_devices",
+]
+
 _DEVICE = re.compile(r"^(cpu|cuda)(:\d+)?$")
 
 

@@ -30,6 +30,37 @@ from rnn_conformance.tolerances import (
     gradients_and_error_bounds,
 )
 
+__all__ = [
+    "CELL_PARAMETERS",
+    "TORCH_DTYPES",
+    "Expected",
+    "Suite",
+    "TargetRun",
+    "assert_runs_agree",
+    "batch_axis",
+    "build_cell",
+    "build_module",
+    "case_tensors",
+    "cell_params",
+    "check_result",
+    "compare_with_reference",
+    "hidden_axes",
+    "layer_params",
+    "missing_capabilities",
+    "observe",
+    "output_at_step",
+    "output_axes",
+    "precision_for",
+    "reference_gradients",
+    "reference_trace",
+    "run_cell_target",
+    "run_reference",
+    "run_target",
+    "run_target_gradients",
+    "time_axis",
+    "to_tensor",
+]
+
 TORCH_DTYPES = {
     "float64": torch.float64,
     "float32": torch.float32,
@@ -68,7 +99,8 @@ class Suite:
     def __repr__(self) -> str:
         # Shown in every falsifying example: keep it to what identifies the run.
         gaps = f", unsupported={sorted(self.unsupported)}" if self.unsupported else ""
-        return f"Suite({self.target.spec!r}, tf32={self.tf32.allowed}{gaps})"
+        cell = f", cell={self.cell_target.spec!r}" if self.cell_target is not None else ""
+        return f"Suite({self.target.spec!r}{cell}, tf32={self.tf32.allowed}{gaps})"
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
@@ -82,13 +114,18 @@ class Suite:
         return _within(case, self.cell_unsupported)
 
 
+def missing_capabilities(case: RNNCase, unsupported: frozenset[str]) -> frozenset[str]:
+    """The declared gaps the case runs into: its dtype, input rank or ``bias=False``."""
+    needs = {
+        "float64": case.dtype == "float64",
+        "unbatched": not case.batched,
+        "without_bias": not case.config.bias,
+    }
+    return frozenset(name for name, needed in needs.items() if needed) & unsupported
+
+
 def _within(case: RNNCase, unsupported: frozenset[str]) -> bool:
-    """Whether the case's dtype, input rank and bias avoid the declared gaps."""
-    if case.dtype == "float64" and "float64" in unsupported:
-        return False
-    if not case.config.bias and "without_bias" in unsupported:
-        return False
-    return case.batched or "unbatched" not in unsupported
+    return not missing_capabilities(case, unsupported)
 
 
 def to_tensor(
@@ -121,7 +158,27 @@ def to_tensor(
 
 
 def case_tensors(case: RNNCase, device: str) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The case's ``input`` and ``hx`` (or None) as tensors in its dtype and memory layout."""
+    """Turn a drawn case into the tensors to call an RNN with: ``(input, hx)``.
+
+    ``input`` and ``hx`` (None when the case has none, i.e. "call without h_0") are
+    made on ``device`` in the case's dtype (``case.dtype``: ``torch.float32``, ...) and
+    memory layout (``case.memory_layout``: contiguous, or a non-contiguous view with the
+    same values; see :func:`to_tensor`), in the layout nn.RNN expects for the case's
+    ``batch_first`` and batching. The values are exactly ``case.input`` and ``case.hx``
+    (drawn representable in the dtype), so the reference sees the same numbers. Load
+    ``case.params`` into the module with the same dtype.
+
+    >>> from rnn_conformance.known_cases import bidirectional_two_layer_batch_first_with_hx
+    >>> case = bidirectional_two_layer_batch_first_with_hx()
+    >>> x, hx = case_tensors(case, "cpu")
+    >>> x.shape, x.dtype, hx.shape
+    (torch.Size([3, 5, 3]), torch.float32, torch.Size([4, 3, 4]))
+    >>> rnn = torch.nn.RNN(**case.config.constructor_kwargs())
+    >>> _ = rnn.load_state_dict({k: torch.tensor(v, dtype=x.dtype) for k, v in case.params.items()})
+    >>> output, h_n = rnn(x, hx)
+    >>> output.shape, h_n.shape
+    (torch.Size([3, 5, 8]), torch.Size([4, 3, 4]))
+    """
     layout = {"dtype": case.dtype, "device": device, "memory_layout": case.memory_layout}
     hx = None if case.hx is None else to_tensor(case.hx, **layout)
     return to_tensor(case.input, **layout), hx

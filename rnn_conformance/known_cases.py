@@ -1,4 +1,8 @@
-"""Hand-picked cases pinned as ``@example``: published tutorial numbers and bug shapes.
+"""Hand-picked cases checked on every run: published tutorial numbers and bug shapes.
+
+:data:`KNOWN_CASES` names each one; ``test_known_cases_match_reference`` runs each as its
+own test (its id is the name), apart from the generated property so that Hypothesis
+still shrinks a generated failure to a minimal case instead of stopping at a pinned one.
 
 The tutorial cases use the 2x2 weights that ``torch.manual_seed(19)`` gives
 ``nn.RNN(2, 2, ...)`` (printed to four decimals in a widely read tutorial on stacked and
@@ -13,11 +17,22 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.reference import Array
 from rnn_conformance.strategies import RNNCase, round_to_dtype
+
+__all__ = [
+    "KNOWN_CASES",
+    "TUTORIAL_INPUT",
+    "bidirectional_tutorial_case",
+    "bidirectional_two_layer_batch_first_with_hx",
+    "seeded_case",
+    "stacked_tutorial_case",
+]
 
 _FIRST = {
     "weight_ih": [[0.6627, -0.4245], [0.5373, 0.2294]],
@@ -100,19 +115,26 @@ def bidirectional_two_layer_batch_first_with_hx(dtype: str = "float32") -> RNNCa
     return seeded_case(config, seq_len=5, batch_size=3, dtype=dtype, seed=2)
 
 
-EDGE_CASES = {
-    "empty batch": lambda: seeded_case(
+KNOWN_CASES: dict[str, Callable[[], RNNCase]] = {
+    "tutorial_stacked": stacked_tutorial_case,
+    "tutorial_bidirectional": bidirectional_tutorial_case,
+    "bidirectional_2_layers_batch_first_hx": bidirectional_two_layer_batch_first_with_hx,
+    "empty_batch": lambda: seeded_case(
         RNNConfig(3, 4, num_layers=2, bidirectional=True), seq_len=3, batch_size=0
     ),
-    "one step": lambda: seeded_case(RNNConfig(5, 6, num_layers=2), seq_len=1, batch_size=2),
-    "long sequence": lambda: seeded_case(
+    "one_step": lambda: seeded_case(RNNConfig(5, 6, num_layers=2), seq_len=1, batch_size=2),
+    "long_sequence_96_steps": lambda: seeded_case(
         RNNConfig(4, 8, nonlinearity="relu", batch_first=True), seq_len=96, batch_size=3
     ),
-    "wide hidden state": lambda: seeded_case(
+    "wide_hidden_state_72": lambda: seeded_case(
         RNNConfig(16, 72, num_layers=2, bidirectional=True), seq_len=10, batch_size=4
     ),
-    "float64": lambda: seeded_case(
+    "float64_3_layers_unbatched": lambda: seeded_case(
         RNNConfig(3, 5, num_layers=3, bias=False), seq_len=7, batch_size=None, dtype="float64"
     ),
 }
-"""Named edge cases pinned as ``@example`` on the reference-agreement property."""
+"""Every pinned case by name (a test id: no spaces), in the order they are checked.
+
+>>> KNOWN_CASES["empty_batch"]().input.shape
+(3, 0, 3)
+"""

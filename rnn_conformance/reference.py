@@ -28,6 +28,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+__all__ = [
+    "Array",
+    "NONLINEARITIES",
+    "DirectionTrace",
+    "ForwardTrace",
+    "RNNStructure",
+    "as_float64",
+    "infer_structure",
+    "rnn_forward",
+    "rnn_forward_trace",
+    "rnn_cell_forward",
+]
+
 Array = NDArray[np.float64]
 
 _PARAM_NAME = re.compile(r"^(weight|bias)_(ih|hh)_l(\d+)(_reverse)?$")

@@ -29,6 +29,25 @@ from hypothesis.extra import numpy as xnp
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.reference import Array
 
+__all__ = [
+    "FLOAT_DTYPES",
+    "MAGNITUDES",
+    "MEMORY_LAYOUTS",
+    "MemoryLayout",
+    "RNNCase",
+    "RNNConfig",
+    "batch_sizes",
+    "float_arrays",
+    "hidden_states",
+    "memory_layouts",
+    "mostly_small",
+    "rnn_cases",
+    "rnn_configs",
+    "rnn_parameters",
+    "round_to_dtype",
+    "sequence_lengths",
+]
+
 MemoryLayout = Literal["contiguous", "transposed", "strided"]
 MEMORY_LAYOUTS: tuple[MemoryLayout, ...] = ("contiguous", "transposed", "strided")
 FLOAT_DTYPES = ("float64", "float32", "float16", "bfloat16")
@@ -145,7 +164,9 @@ def round_to_dtype(values: Any, dtype: str) -> Array:
     array = np.asarray(values, dtype=np.float64)
     if dtype == "bfloat16":
         bits = array.astype(np.float32).view(np.uint32).astype(np.uint64)
-        rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 << 16
+        # NumPy scalars, not Python ints: NumPy 1.24 has no uint64 >> int for 0-d arrays.
+        one, half, shift = np.uint64(1), np.uint64(0x7FFF), np.uint64(16)
+        rounded = (bits + half + ((bits >> shift) & one)) >> shift << shift
         return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
     return array.astype(dtype).astype(np.float64)
 

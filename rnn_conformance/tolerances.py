@@ -67,6 +67,23 @@ from rnn_conformance.backprop import (
 )
 from rnn_conformance.reference import Array, DirectionTrace, ForwardTrace
 
+__all__ = [
+    "SAFETY",
+    "REFERENCE_ROUNDOFF",
+    "PROBES",
+    "Precision",
+    "ForwardBounds",
+    "Mismatch",
+    "ToleranceError",
+    "dtype_name",
+    "unit_roundoff",
+    "forward_error_bounds",
+    "gradients_and_error_bounds",
+    "find_mismatch",
+    "assert_within",
+    "assert_identical",
+]
+
 SAFETY = 2.0
 """Multiplier on the first-order bound; documented above, shared by all properties."""
 
@@ -280,7 +297,14 @@ def forward_error_bounds(
 
 @dataclass(frozen=True)
 class Mismatch:
-    """Where and by how much ``actual`` leaves the allowed band around ``expected``."""
+    """Where and by how much ``actual`` leaves the allowed band around ``expected``.
+
+    ``nan_count`` counts the elements where exactly one of the two is NaN (their error
+    is not a number, so they are reported apart); ``first_nan_index`` is the first of
+    them in row-major order. ``index`` is the worst of the other failing elements
+    relative to its bound, or the first NaN one when every failing element is NaN; the
+    largest absolute and relative errors are over the elements that are not NaN.
+    """
 
     what: str
     count: int
@@ -294,21 +318,42 @@ class Mismatch:
     max_abs_index: tuple[int, ...]
     max_rel_error: float
     max_rel_index: tuple[int, ...]
+    nan_count: int = 0
+    first_nan_index: tuple[int, ...] | None = None
+    first_nan_actual: float = float("nan")
+    first_nan_expected: float = float("nan")
 
     def where(self, index: tuple[int, ...]) -> str:
         """Name each coordinate of ``index`` by its axis: ``(step=3, batch=0, unit=5)``."""
         return "(" + ", ".join(f"{a}={i}" for a, i in zip(self.axes, index, strict=False)) + ")"
 
     def __str__(self) -> str:
-        return (
-            f"{self.what}: {self.count} of {self.total} elements outside tolerance; worst "
-            f"relative to its bound at {self.where(self.index)}: actual={self.actual!r}, "
-            f"expected={self.expected!r}, |error|={abs(self.actual - self.expected):.3e}, "
-            f"allowed={self.allowed:.3e}.\n"
-            f"  largest absolute error {self.max_abs_error:.3e} at "
+        head = f"{self.what}: {self.count} of {self.total} elements outside tolerance"
+        errors = (
+            f"largest absolute error {self.max_abs_error:.3e} at "
             f"{self.where(self.max_abs_index)}; largest relative error "
             f"{self.max_rel_error:.3e} at {self.where(self.max_rel_index)}"
         )
+        worst = (
+            f"at {self.where(self.index)}: actual={self.actual!r}, "
+            f"expected={self.expected!r}, |error|={abs(self.actual - self.expected):.3e}, "
+            f"allowed={self.allowed:.3e}."
+        )
+        if not self.nan_count:
+            return f"{head}; worst relative to its bound {worst}\n  {errors}"
+        assert self.first_nan_index is not None
+        nan_side = "actual" if np.isnan(self.first_nan_actual) else "expected"
+        other_side = "expected" if nan_side == "actual" else "actual"
+        nans = (
+            f"{head}; {self.nan_count} of them NaN in {nan_side} but not in {other_side}, "
+            f"the first at {self.where(self.first_nan_index)}: "
+            f"actual={self.first_nan_actual!r}, expected={self.first_nan_expected!r}."
+        )
+        if self.count == self.nan_count:
+            if self.nan_count == self.total:
+                return nans
+            return f"{nans}\n  The elements that are not NaN are within tolerance ({errors})."
+        return f"{nans}\n  Of the rest, worst relative to its bound {worst}\n  {errors}"
 
 
 def find_mismatch(
@@ -327,28 +372,39 @@ def find_mismatch(
     >>> find_mismatch(np.array([1.0, 2.0]), np.array([1.0, 2.5]), 0.1,
     ...               what="output", axes=("unit",)).index
     (1,)
+    >>> m = find_mismatch(np.array([np.nan, 2.0]), np.array([1.0, 2.0]), 0.1,
+    ...                   what="h_n", axes=("unit",))
+    >>> m.nan_count, m.first_nan_index
+    (1, (0,))
     """
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     if actual.shape != expected.shape:
         raise ValueError(f"{what}: shape {actual.shape} != expected {expected.shape}")
     allowed_arr = np.broadcast_to(np.asarray(allowed, dtype=np.float64), expected.shape)
+    nan = np.isnan(actual) != np.isnan(expected)
     with np.errstate(invalid="ignore", over="ignore"):
         error = np.abs(actual - expected)
         both_nan = np.isnan(actual) & np.isnan(expected)
         same_inf = np.isinf(expected) & (actual == expected)
         error = np.where(both_nan | same_inf, 0.0, error)
-        error = np.where(np.isnan(error), np.inf, error)
-        bad = error > allowed_arr
+        # NaN compares false with any bound, so it is failed explicitly; its error stays
+        # out of the statistics below, where it would read as "inf" or "nan".
+        bad = nan | (error > allowed_arr)
+        error = np.where(nan, -1.0, error)
     if not bad.any():
         return None
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(bad, error / np.maximum(allowed_arr, np.finfo(float).tiny), -1.0)
-        relative = error / np.maximum(np.abs(expected), np.finfo(float).tiny)
-    worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+        ratio = np.where(bad & ~nan, error / np.maximum(allowed_arr, np.finfo(float).tiny), -1.0)
+        relative = np.where(nan, -1.0, error / np.maximum(np.abs(expected), np.finfo(float).tiny))
+    as_tuple = lambda index: tuple(int(i) for i in index)  # noqa: E731
+    first_nan = as_tuple(np.argwhere(nan)[0]) if nan.any() else None
+    if (bad & ~nan).any():
+        worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+    else:
+        worst = first_nan
     abs_index = np.unravel_index(int(np.argmax(error)), error.shape)
     rel_index = np.unravel_index(int(np.argmax(relative)), relative.shape)
-    as_tuple = lambda index: tuple(int(i) for i in index)  # noqa: E731
     return Mismatch(
         what=what,
         count=int(bad.sum()),
@@ -358,10 +414,14 @@ def find_mismatch(
         actual=float(actual[worst]),
         expected=float(expected[worst]),
         allowed=float(allowed_arr[worst]),
-        max_abs_error=float(error[abs_index]),
+        max_abs_error=max(float(error[abs_index]), 0.0),
         max_abs_index=as_tuple(abs_index),
-        max_rel_error=float(relative[rel_index]),
+        max_rel_error=max(float(relative[rel_index]), 0.0),
         max_rel_index=as_tuple(rel_index),
+        nan_count=int(nan.sum()),
+        first_nan_index=first_nan,
+        first_nan_actual=float("nan") if first_nan is None else float(actual[first_nan]),
+        first_nan_expected=float("nan") if first_nan is None else float(expected[first_nan]),
     )
 
 

@@ -187,3 +187,13 @@ def test_readme_documents_every_option():
     for option in OPTIONS.values():
         assert f"`{option.pytest_name}" in readme, option.pytest_name
         assert f"`{option.runner_name}" in readme, option.runner_name
+
+
+def test_readme_lists_every_capability():
+    from pathlib import Path
+
+    from rnn_conformance.capabilities import CAPABILITIES
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    capabilities = readme.split("Capabilities: ", 1)[1].split(". ", 1)[0]
+    assert all(f"`{name}`" in capabilities for name in CAPABILITIES), capabilities

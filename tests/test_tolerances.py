@@ -136,3 +136,41 @@ def test_nan_against_finite_is_a_mismatch_and_nan_against_nan_is_not():
 def test_tf32_widens_only_float32_matmuls():
     assert Precision.of("float32", tf32=True).matmul > 1000 * Precision.of("float32").matmul
     assert Precision.of("float64", tf32=True) == Precision.of("float64")
+
+
+def test_nan_output_is_reported_as_nan_with_its_first_index_and_count():
+    # What a target returning NaN looks like: two NaN outputs, one finite miss.
+    expected = np.full((3, 2, 4), 0.5)
+    actual = expected.copy()
+    actual[1, 0, 2] = np.nan
+    actual[2, 1, 0] = np.nan
+    actual[0, 1, 3] = 0.6
+    with pytest.raises(ToleranceError) as info:
+        assert_within(actual, expected, 1e-5, what="output", axes=("step", "batch", "unit"))
+    text = str(info.value)
+    assert "3 of 24 elements outside tolerance; 2 of them NaN in actual" in text
+    assert "the first at (step=1, batch=0, unit=2): actual=nan, expected=0.5" in text
+    # The finite miss is still located, and no statistic pretends a NaN is a number.
+    assert "worst relative to its bound at (step=0, batch=1, unit=3)" in text
+    assert "largest absolute error 1.000e-01 at (step=0, batch=1, unit=3)" in text
+    assert "inf" not in text
+    assert "|error|=nan" not in text
+    mismatch = info.value.mismatch
+    assert (mismatch.nan_count, mismatch.first_nan_index) == (2, (1, 0, 2))
+
+
+def test_all_nan_output_says_so_instead_of_an_infinite_error():
+    with pytest.raises(ToleranceError) as info:
+        assert_within(np.full(3, np.nan), np.zeros(3), 1e-5, what="h_n", axes=("unit",))
+    text = str(info.value)
+    assert "3 of 3 elements outside tolerance; 3 of them NaN in actual" in text
+    assert "the first at (unit=0)" in text
+    assert "inf" not in text
+
+
+def test_nan_in_expected_only_names_the_expected_side():
+    with pytest.raises(ToleranceError) as info:
+        assert_within(np.zeros(2), np.array([0.0, np.nan]), 1e-5, what="h_n", axes=("unit",))
+    text = str(info.value)
+    assert "1 of them NaN in expected but not in actual, the first at (unit=1)" in text
+    assert "not NaN are within tolerance" in text
