@@ -12,6 +12,9 @@ The public modules, each with one concern and an ``__all__``:
 * :mod:`rnn_conformance.runner`: the ``rnn-conformance`` command.
 
 Importing this package imports nothing heavy: the pytest plugin loads it in every session.
+
+PYTEST_DONT_REWRITE: this module has no assertions, and the runner imports it before it
+starts pytest, which would otherwise warn on every run that it cannot rewrite it.
 """
 
 __all__: list[str] = []

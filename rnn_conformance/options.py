@@ -25,11 +25,15 @@ __all__ = [
     "DEFAULT_CELL_TARGET",
     "DEFAULT_TARGET",
     "OPTIONS",
+    "SPELLING_ENV",
     "Option",
     "Setting",
     "Style",
     "collect",
 ]
+
+SPELLING_ENV = "RNN_CONFORMANCE_SPELLING"
+"""Set to ``runner`` by the runner, so that messages name the options as typed there."""
 
 DEFAULT_TARGET = "torch.nn:RNN"
 DEFAULT_CELL_TARGET = "torch.nn:RNNCell"
@@ -173,6 +177,8 @@ def collect(
     ``given`` maps keys to the values parsed from the command line (None when absent).
     """
     settings = {}
+    if environ.get(SPELLING_ENV) == "runner":
+        style = "runner"  # pytest started by the runner: name what the user typed there
     for key, option in OPTIONS.items():
         value = given.get(key)
         source = option.name(style)

@@ -103,6 +103,15 @@ class ReportCollector:
     def __init__(self, rerun_prefix: list[str] | None = None) -> None:
         self.results: dict[str, PropertyResult] = {}
         self.rerun_prefix = rerun_prefix or ["python", "-m", "pytest"]
+        self.facts: Any = None
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """Keep the run's resolved settings (:class:`rnn_conformance.session.RunFacts`)."""
+        from rnn_conformance.plugin import SESSION_HOOKS
+
+        hooks = config.pluginmanager.get_plugin(SESSION_HOOKS)
+        if hooks is not None:
+            self.facts = hooks.facts_of(config)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Keep the decisive report of each test: a failure or skip anywhere, else the call."""

@@ -7,8 +7,8 @@ Usage::
     rnn-conformance --impl mypkg.rnn:MyRNN --unsupported autograd --report-dir out
     rnn-conformance -- -k gradients -x                # anything after -- goes to pytest
 
-It validates the settings first (a bad one is a usage error, exit 4, that names the option
-as typed here and writes no report), runs the properties in-process with pytest (plus
+A bad setting is a usage error (exit 4) that names the option as typed here and writes
+no report. It runs the properties in-process with pytest (plus
 pytest-xdist with ``-n``), prints pytest's progress, then a conformance matrix (one row
 per property, one column per device; pass, FAIL or skipped) with the full skip reasons,
 and writes ``report.json`` and ``report.md`` to ``--report-dir`` with the same run facts
@@ -32,13 +32,20 @@ USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR, also for the runner's own checks
 INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # A bad command line is a usage error, with pytest's exit code for one.
+        self.print_usage(sys.stderr)
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface of ``rnn-conformance``."""
     from rnn_conformance.capabilities import CAPABILITIES
     from rnn_conformance.options import OPTIONS
 
     capabilities = "\n".join(f"  {name:18} {text}" for name, text in CAPABILITIES.items())
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rnn-conformance",
         description="Check an RNN implementation against torch.nn.RNN's semantics.",
         epilog=f"capabilities a target may declare unsupported:\n{capabilities}\n\n"
@@ -52,7 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
             )
         else:
             parser.add_argument(
-                option.runner_name, default=None, metavar=option.metavar, help=option.help_text()
+                option.runner_name,
+                default=None,
+                type=option.type,
+                metavar=option.metavar,
+                help=option.help_text(),
             )
     parser.add_argument(
         "--profile",
@@ -117,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the suite; print the matrix; write the reports; return pytest's exit code."""
     import pytest
 
-    from rnn_conformance.options import collect
+    from rnn_conformance.options import SPELLING_ENV
     from rnn_conformance.report import (
         ReportCollector,
         RunInfo,
@@ -126,31 +137,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary_line,
         write_reports,
     )
-    from rnn_conformance.session import UsageProblem, resolve, versions
-    from rnn_conformance.session_hooks import SPELLING_ENV
 
     argv = list(sys.argv[1:] if argv is None else argv)
     extra: list[str] = []
     if "--" in argv:
         split = argv.index("--")
         argv, extra = argv[:split], argv[split + 1 :]
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     _importable_from_cwd()
-    try:
-        facts = resolve(collect(vars(args), style="runner", environ=os.environ))
-    except UsageProblem as exc:
-        print(f"rnn-conformance: error: {exc}", file=sys.stderr)
-        return USAGE_ERROR
-    os.environ[SPELLING_ENV] = "runner"  # inherited by xdist workers
+    # pytest resolves the settings (a bad one is its usage error, exit 4) and names the
+    # options as typed here; xdist workers inherit this. Nothing heavy is imported before
+    # pytest starts, so that pytest can still rewrite the assertions of what it imports.
+    os.environ[SPELLING_ENV] = "runner"
     seed = args.seed if args.seed is not None else random.randrange(2**32)
     run, rerun = pytest_arguments(args, seed)
     collector = ReportCollector(rerun)
     started = time.monotonic()
     exit_code = int(pytest.main([*run, *extra], plugins=[collector]))
     wall_time = time.monotonic() - started
-    if exit_code == USAGE_ERROR:
+    facts = collector.facts
+    if exit_code == USAGE_ERROR or facts is None:
         return exit_code  # pytest printed the problem; there is nothing to report
+    from rnn_conformance.session import versions
+
     results = list(collector.results.values())
     suite = facts.suite
     info = RunInfo(

@@ -83,8 +83,6 @@ _FACTS = pytest.StashKey[RunFacts]()
 DEVICE_PROPERTY = "rnn_device"
 FAILURE_PROPERTY = "rnn_failure"
 SKIP_PROPERTY = "rnn_skip_reason"
-SPELLING_ENV = "RNN_CONFORMANCE_SPELLING"
-"""Set to ``runner`` by the runner, so that messages name the options as typed there."""
 
 
 def _on_ci() -> bool:
@@ -102,10 +100,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "(skipped, with the reason, when the target declares one unsupported)",
     )
     given = {key: config.getoption(option.pytest_name) for key, option in OPTIONS.items()}
-    # Under the runner, messages name the runner's options, which the user typed.
-    style = "runner" if os.environ.get(SPELLING_ENV) == "runner" else "pytest"
     try:
-        facts = resolve(collect(given, style=style, environ=os.environ))
+        facts = resolve(collect(given, style="pytest", environ=os.environ))
     except UsageProblem as exc:
         raise pytest.UsageError(str(exc)) from None
     if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
@@ -180,9 +176,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for pattern in facts.skips:
             if pattern in item.nodeid:
                 used.add(pattern)
-                item.add_marker(
-                    pytest.mark.skip(reason=f"listed in the skips file as {pattern!r}")
-                )
+                item.add_marker(pytest.mark.skip(reason=f"listed in the skips file as {pattern!r}"))
     for pattern in facts.skips:
         if pattern not in used:
             warnings.warn(

@@ -62,6 +62,7 @@ def test_broken_example_fails_with_a_reproducer_that_reproduces(tmp_path):
     example = failure["minimal_example"]
     assert example.startswith("test_output_and_h_n_match_reference(\n    device='cpu',\n")
     assert "bidirectional=True" in example
+    assert "num_layers=1" in example  # shrunk: not one of the pinned multi-layer cases
     assert "weight_ih_l0_reverse=" in example
     markdown = (tmp_path / "report.md").read_text()
     assert "## Failures" in markdown
@@ -294,7 +295,8 @@ def test_bad_target_is_a_usage_error_that_writes_no_report(tmp_path):
         (["--device", "tpu"], "--device: unknown device 'tpu'"),
         (["--unsupported", "teleport"], "--unsupported: unknown capability 'teleport'"),
         (["--timeout", "-1"], "--timeout: must be >= 0 seconds"),
-        (["--activation-error", "x"], "--activation-error: expected a number"),
+        (["--activation-error", "x"], "--activation-error: invalid float value: 'x'"),
+        (["--profile", "quick"], "--profile: invalid choice: 'quick'"),
     ],
 )
 def test_usage_errors_name_the_runner_option(tmp_path, arguments, message):
