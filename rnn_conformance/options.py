@@ -68,6 +68,21 @@ class Option:
         """The spelling for ``style``."""
         return self.pytest_name if style == "pytest" else self.runner_name
 
+    def parser_arguments(self) -> dict[str, Any]:
+        """Keyword arguments for pytest's ``addoption`` and argparse's ``add_argument``.
+
+        The default is None, so that :func:`collect` can tell an absent option from one
+        given with its default value.
+        """
+        if self.flag:
+            return {"action": "store_true", "default": None, "help": self.help_text()}
+        return {
+            "default": None,
+            "type": self.type,
+            "metavar": self.metavar,
+            "help": self.help_text(),
+        }
+
     def help_text(self) -> str:
         """The help with its default and environment variable appended."""
         if self.flag:

@@ -34,18 +34,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the suite's options, each spelled ``--rnn-...``."""
     group = parser.getgroup("rnn-conformance", "RNN conformance suite")
     for option in OPTIONS.values():
-        if option.flag:
-            group.addoption(
-                option.pytest_name, action="store_true", default=None, help=option.help_text()
-            )
-        else:
-            group.addoption(
-                option.pytest_name,
-                default=None,
-                type=option.type,
-                metavar=option.metavar,
-                help=option.help_text(),
-            )
+        group.addoption(option.pytest_name, **option.parser_arguments())
 
 
 def _argument_path(argument: str, config: pytest.Config) -> Path | None:

@@ -53,18 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for option in OPTIONS.values():
-        if option.flag:
-            parser.add_argument(
-                option.runner_name, action="store_true", default=None, help=option.help_text()
-            )
-        else:
-            parser.add_argument(
-                option.runner_name,
-                default=None,
-                type=option.type,
-                metavar=option.metavar,
-                help=option.help_text(),
-            )
+        parser.add_argument(option.runner_name, **option.parser_arguments())
     parser.add_argument(
         "--profile",
         choices=PROFILES,
