@@ -56,7 +56,10 @@ def test_onnx_runtime_tanh_approximation_is_caught_without_the_declaration(tmp_p
         "--rnn-activation-error=0",
         "-k",
         "test_output_and_h_n_match_reference",
-        profile="ci",
+        # 100 derandomized examples exposed the approximation with Hypothesis 6.170 but not
+        # with 6.139 (other draws); the search stops at the first failure, so more examples
+        # cost time only where the finding is hard to reach.
+        profile="thorough",
     )
     assert result.returncode == 1, result.stdout[-3000:]
     assert "differs from the float64 reference" in result.stdout
