@@ -378,6 +378,13 @@ class RejectsEverythingRNN(nn.RNN):
         raise RuntimeError("this configuration is not supported")
 
 
+class RejectsEveryConstructionRNN(nn.RNN):
+    """Raises ValueError for any constructor arguments, valid ones included."""
+
+    def __init__(self, *args, **kwargs):
+        raise ValueError("this configuration is not supported")
+
+
 class NotImplementedForBadCallsRNN(nn.RNN):
     """Reports every invalid call as NotImplementedError instead of nn.RNN's exception."""
 

@@ -80,6 +80,11 @@ CASES = [
         "rejected a valid call",
     ),
     (
+        "RejectsEveryConstructionRNN",
+        "test_bad_constructor_arguments_raise_like_nn_rnn and nonlinearity",
+        "raised ValueError: this configuration is not supported",
+    ),
+    (
         "NotImplementedForBadCallsRNN",
         "test_invalid_calls_raise_like_nn_rnn and hidden",
         "NotImplementedError says a feature is missing",

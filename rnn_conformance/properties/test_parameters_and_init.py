@@ -100,6 +100,9 @@ BAD_CONSTRUCTOR_ARGUMENTS = [
     ids=[f"{next(iter(c))}={next(iter(c.values()))}" for c, _ in BAD_CONSTRUCTOR_ARGUMENTS],
 )
 def test_bad_constructor_arguments_raise_like_nn_rnn(suite, device, change, error):
-    kwargs = {"input_size": 3, "hidden_size": 4, "num_layers": 2, **change}
+    valid = {"input_size": 3, "hidden_size": 4, "num_layers": 2}
+    # A rejection proves something only if the same target builds the valid counterpart:
+    # a target that raises for every argument must fail here, not pass.
+    suite.target.build_with(valid, device=device, dtype=torch.float32)
     with pytest.raises(error):
-        suite.target.factory(**kwargs, device=device, dtype=torch.float32)
+        suite.target.factory(**{**valid, **change}, device=device, dtype=torch.float32)
