@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.extra import numpy as xnp
 
+from rnn_conformance.cases import MEMORY_LAYOUTS, MemoryLayout, RNNCase
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.reference import Array
 
@@ -48,8 +48,6 @@ __all__ = [
     "sequence_lengths",
 ]
 
-MemoryLayout = Literal["contiguous", "transposed", "strided"]
-MEMORY_LAYOUTS: tuple[MemoryLayout, ...] = ("contiguous", "transposed", "strided")
 FLOAT_DTYPES = ("float64", "float32", "float16", "bfloat16")
 MAGNITUDES = (1.0, 0.01, 4.0, 30.0)
 """Input scales: unit, tiny, saturating tanh, and relu pre-activations well above 6."""
@@ -273,78 +271,6 @@ def memory_layouts() -> st.SearchStrategy[MemoryLayout]:
     Shrinks towards contiguous. The values never change, only the strides.
     """
     return st.sampled_from(MEMORY_LAYOUTS)
-
-
-@dataclass(frozen=True)
-class RNNCase:
-    """One complete call of an RNN: configuration, weights, input, ``h_0`` and layout.
-
-    ``input`` is laid out as the config says (``batch_first`` honoured; 2-D when
-    ``batch_size`` is None); arrays are float64 holding ``dtype``-exact values.
-    """
-
-    config: RNNConfig
-    dtype: str
-    seq_len: int
-    batch_size: int | None
-    input: Array = field(repr=False)
-    hx: Array | None = field(repr=False)
-    params: dict[str, Array] = field(repr=False)
-    memory_layout: MemoryLayout = "contiguous"
-
-    @property
-    def batched(self) -> bool:
-        """True for 3-D input."""
-        return self.batch_size is not None
-
-    def describe(self) -> str:
-        """A bug-report paragraph: config, dtype, shapes, hx and layout."""
-        hx = "None (zeros)" if self.hx is None else f"shape {self.hx.shape}"
-        batch = "unbatched" if self.batch_size is None else f"batch_size={self.batch_size}"
-        return (
-            f"{self.config.describe()}\n  dtype={self.dtype}, seq_len={self.seq_len}, {batch}, "
-            f"input shape {self.input.shape}, hx {hx}, memory layout {self.memory_layout}"
-        )
-
-    def label(self) -> str:
-        """A coarse class of this case for ``hypothesis.event`` coverage statistics."""
-        c = self.config
-        parts = [
-            c.nonlinearity,
-            "bidirectional" if c.bidirectional else "unidirectional",
-            f"layers={c.num_layers}",
-            "batch_first" if c.batch_first else "seq_first",
-            "unbatched"
-            if self.batch_size is None
-            else ("empty batch" if self.batch_size == 0 else "batched"),
-            "hx" if self.hx is not None else "no hx",
-            "bias" if c.bias else "no bias",
-            self.dtype,
-        ]
-        return ", ".join(parts)
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        # Hypothesis prints falsifying examples through this hook: show the config and
-        # the values in full when small enough to paste, summarised when not.
-        arrays = {"input": self.input, "hx": self.hx, **self.params}
-        lines = [
-            f"RNNCase({self.config!r}, dtype={self.dtype!r}, seq_len={self.seq_len}, "
-            f"batch_size={self.batch_size}, memory_layout={self.memory_layout!r},"
-        ]
-        for name, value in arrays.items():
-            text = (
-                "None"
-                if value is None
-                else np.array2string(
-                    value, threshold=64, floatmode="unique", separator=", ", max_line_width=100
-                )
-            )
-            lines.append(f"  {name}=" + text.replace("\n", "\n    ") + ",")
-        printer.text("\n".join(lines) + "\n)")
-
-    def with_(self, **changes: Any) -> RNNCase:
-        """A copy with fields replaced (``dataclasses.replace``)."""
-        return replace(self, **changes)
 
 
 def rnn_cases(

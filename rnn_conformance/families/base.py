@@ -1,0 +1,154 @@
+"""The seam: everything that differs between recurrent families, as one object per family.
+
+The rest of the suite (layers and directions, layouts, unbatched input, packed sequences,
+dropout, the error bounds, strategies, harness and every property) is written once against
+:class:`Family`. A family says:
+
+* its constructor's own arguments (nn.RNN's ``nonlinearity``, nn.LSTM's ``proj_size``),
+  how they are validated, and the keyword arguments of its module and cell;
+* its gate count and parameter layout (:meth:`Family.direction_parameters`);
+* its state: the names and sizes of the parts of ``h_0``/``h_n`` (``h``, or ``h`` and ``c``);
+* one cell step, and its hand-written backward step, written in
+  :mod:`rnn_conformance.arithmetic` so that the same code is the float64 reference and,
+  in the probe arithmetic, the local rounding model the error bound propagates;
+* torch's module and cell classes, the default targets.
+
+Per layer-direction and step, the shared code computes the two gate projections
+``gi = x @ W_ih.T + b_ih`` and ``gh = h @ W_hh.T + b_hh`` (each of ``gates * H`` features,
+``h`` being the state's first part) and hands them to :meth:`Family.step`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rnn_conformance.arithmetic import Arithmetic
+
+if TYPE_CHECKING:
+    from rnn_conformance.config import RNNConfig
+
+__all__ = ["Family", "StepGradients"]
+
+
+@dataclass
+class StepGradients:
+    """What one backward step returns, for the shared backward pass to finish.
+
+    ``gi`` and ``gh`` are the gradients of the two gate projections; the shared code turns
+    them into the gradients of the input, of ``h`` through ``W_hh`` and of ``W_ih``, ``W_hh``
+    and the biases. ``state`` holds the gradient reaching each part of the previous state
+    *directly* (not through ``W_hh``): ``c`` through the forget gate, ``h`` through GRU's
+    update gate; ``None`` where there is none. ``parameters`` maps a family parameter's stem
+    to ``(a, b)``: its gradient is the sum over steps and batch of ``a.T @ b``.
+    """
+
+    gi: Any
+    gh: Any
+    state: tuple[Any, ...]
+    parameters: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+
+
+class Family:
+    """One recurrent family. Subclass it, fill in the class attributes and the two steps.
+
+    The default parameter layout is nn.RNN's with ``gates`` gate blocks per weight, which
+    nn.LSTM and nn.GRU share; a family with more parameters extends
+    :meth:`direction_parameters`.
+    """
+
+    name: ClassVar[str]
+    """The ``--rnn-family`` value: ``rnn``, ``lstm``, ``gru``."""
+    title: ClassVar[str]
+    """torch's module name, as messages print it: ``nn.RNN``."""
+    module_target: ClassVar[str]
+    """The default target, ``module:attr``."""
+    cell_target: ClassVar[str]
+    """The default cell target, ``module:attr``."""
+    gates: ClassVar[int]
+    """Gate blocks stacked in ``weight_ih``, ``weight_hh`` and the biases."""
+    state_names: ClassVar[tuple[str, ...]] = ("h",)
+    """The parts of ``h_0``/``h_n``; the first is the one the output shows."""
+    options: ClassVar[Mapping[str, Any]] = {}
+    """The family's own constructor arguments with their defaults."""
+
+    # -- constructor -------------------------------------------------------------------
+
+    def check(self, config: RNNConfig) -> None:
+        """Raise ``ValueError`` if ``config`` sets an argument this family does not take."""
+        for name, default in _FAMILY_OPTION_DEFAULTS.items():
+            if name not in self.options and getattr(config, name) != default:
+                raise ValueError(
+                    f"{self.title} takes no {name} argument, got {name}={getattr(config, name)!r}"
+                )
+
+    def family_kwargs(self, config: RNNConfig) -> dict[str, Any]:
+        """The family's own constructor arguments of ``config``."""
+        return {name: getattr(config, name) for name in self.options}
+
+    def cell_kwargs(self, config: RNNConfig) -> dict[str, Any]:
+        """Keyword arguments for the family's cell with ``config``'s sizes (no device, dtype)."""
+        return {
+            "input_size": config.input_size,
+            "hidden_size": config.hidden_size,
+            "bias": config.bias,
+        }
+
+    # -- shapes and parameters ---------------------------------------------------------
+
+    def state_sizes(self, config: RNNConfig) -> tuple[int, ...]:
+        """Feature size of each state part (``h`` first)."""
+        return (config.hidden_size,) * len(self.state_names)
+
+    def direction_parameters(self, config: RNNConfig, layer: int) -> dict[str, tuple[int, ...]]:
+        """The stems and shapes of one layer-direction's parameters, in registration order."""
+        rows = self.gates * config.hidden_size
+        shapes = {
+            "weight_ih": (rows, config.layer_input_size(layer)),
+            "weight_hh": (rows, self.state_sizes(config)[0]),
+        }
+        if config.bias:
+            shapes["bias_ih"] = (rows,)
+            shapes["bias_hh"] = (rows,)
+        return shapes
+
+    # -- the recurrence ----------------------------------------------------------------
+
+    def step(
+        self,
+        ops: Arithmetic,
+        config: RNNConfig,
+        gi: Any,
+        gh: Any,
+        state: tuple[Any, ...],
+        weights: Mapping[str, Any],
+    ) -> tuple[tuple[Any, ...], Any]:
+        """One step: the new state and a cache for :meth:`step_backward`.
+
+        ``weights`` holds the direction's parameters by stem, for family parameters the
+        shared code does not apply (``weight_hr``).
+        """
+        raise NotImplementedError
+
+    def step_backward(
+        self,
+        ops: Arithmetic,
+        config: RNNConfig,
+        cache: Any,
+        grads: tuple[Any, ...],
+        weights: Mapping[str, Any],
+    ) -> StepGradients:
+        """The gradients of one step from those of its new state (one per state part)."""
+        raise NotImplementedError
+
+    def describe_options(self, config: RNNConfig) -> str:
+        """The family's own arguments, as they appear in :meth:`RNNConfig.describe`."""
+        return "".join(f", {name}={getattr(config, name)!r}" for name in self.options)
+
+    def __repr__(self) -> str:
+        return f"<family {self.name}: {self.title}>"
+
+
+_FAMILY_OPTION_DEFAULTS: dict[str, Any] = {"nonlinearity": "tanh", "proj_size": 0}
+"""Every family-specific field of RNNConfig with the value that means "not given"."""
