@@ -19,8 +19,9 @@ from hypothesis import assume, event, note
 from rnn_conformance.backprop import Gradients
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.devices import TF32Policy
+from rnn_conformance.families import FAMILIES, Family
 from rnn_conformance.reference import Array, ForwardTrace, as_float64, rnn_forward_trace
-from rnn_conformance.strategies import MemoryLayout, RNNCase
+from rnn_conformance.cases import MemoryLayout, RNNCase
 from rnn_conformance.target import Target, TargetContractError
 from rnn_conformance.tolerances import (
     ForwardBounds,
@@ -81,6 +82,7 @@ HIDDEN_AXES = {True: ("layer*direction", "batch", "unit"), False: ("layer*direct
 class Suite:
     """What every property needs besides its case: the targets, TF32 policy, capabilities.
 
+    ``family`` is the recurrent family checked (:mod:`rnn_conformance.families`);
     ``cell_target`` is the nn.RNNCell-like implementation for the cell properties;
     ``unsupported`` the capabilities the target declared it lacks
     (see :mod:`rnn_conformance.capabilities`); ``activation_error`` its declared tanh
@@ -95,6 +97,7 @@ class Suite:
     activation_error: float = 0.0
     cell_unsupported: frozenset[str] = frozenset()
     cell_activation_error: float = 0.0
+    family: Family = FAMILIES["rnn"]
 
     def __repr__(self) -> str:
         # Shown in every falsifying example: keep it to what identifies the run.
