@@ -3,13 +3,18 @@
 Gradients of the scalar ``sum(grad_output * output) + sum(grad_h_n * h_n)`` (what
 ``torch.autograd.backward((output, h_n), (grad_output, grad_h_n))`` computes) with
 respect to ``input``, ``hx`` and every parameter. Nothing here imports torch. For each
-layer-direction, from the top layer down and from the last processed step back::
+layer-direction, from the top layer down and from the last processed step back, the
+family's backward step (:mod:`rnn_conformance.families`) turns the gradient reaching the
+new state into the gradients ``a_t`` of the gate projections; the rest is shared::
 
-    g_t  = dL/dh_t (from the layer above or grad_output) + a_{t+1} @ W_hh  (+ grad_h_n at the end)
-    a_t  = g_t * f'(pre_t)            f' = 1 - h_t**2 for tanh, [pre_t > 0] for relu
-    dW_ih += a_t.T @ x_t,  dW_hh += a_t.T @ h_{t-1},  db_ih = db_hh += sum(a_t)
-    dx_t  = a_t @ W_ih                (summed over directions, flowing to the layer below)
-    dh_0  = a_1 @ W_hh
+    g_t   = dL/dh_t from the layer above (or grad_output) + carry   (grad_h_n at the end)
+    a_t   = the family's backward step (for nn.RNN: g_t * f'(pre_t))
+    carry = a_t^hh @ W_hh + whatever reaches the previous state directly (nn.LSTM's c)
+    dW_ih = sum a_t^ih.T @ x_t,  dW_hh = sum a_t^hh.T @ h_{t-1},  db = sum a_t
+    dx_t  = a_t^ih @ W_ih          (summed over directions, flowing to the layer below)
+
+The pass is written in :mod:`rnn_conformance.arithmetic`, so the tolerance policy runs it
+again to bound the target's rounding in its gradients.
 
 Example:
     >>> import numpy as np
@@ -28,160 +33,170 @@ from typing import Any
 
 import numpy as np
 
-from rnn_conformance.reference import Array, ForwardTrace, as_float64, rnn_forward_trace
+from rnn_conformance.arithmetic import EXACT, Arithmetic, Array
+from rnn_conformance.layouts import from_time_major, pack_state, state_parts, to_time_major
+from rnn_conformance.parameters import parameter_name
+from rnn_conformance.reference import (
+    DirectionTrace,
+    ForwardTrace,
+    as_float64,
+    forward_trace,
+    infer_config,
+)
 
 __all__ = [
     "Gradients",
-    "rnn_gradients",
+    "backward_layers",
     "gradients_from_trace",
+    "rnn_gradients",
+    "time_major_seeds",
 ]
 
 
 @dataclass(frozen=True)
 class Gradients:
-    """Gradients shaped like the forward call's ``input``, ``hx`` and parameters."""
+    """Gradients shaped like the forward call's ``input``, ``hx`` and parameters.
 
-    input: Array
-    hx: Array
-    params: dict[str, Array]
-
-
-@dataclass(frozen=True)
-class DirectionPerturbation:
-    """Perturbations injected into one layer-direction's backward pass (processing order).
-
-    Each array has a leading probe axis P. ``slope`` is added to f'(pre), ``adjoint`` to
-    each ``a_t``; ``previous`` and ``inputs`` are added to ``h_{t-1}`` and ``x_t`` where
-    they enter the weight gradients; ``input_grad`` to ``dx_t``. Used by the tolerance
-    policy to sample how rounding propagates backwards; see ``tolerances``.
+    ``hx`` is an array, or a tuple for a family whose state has several parts.
     """
 
-    slope: Array
-    adjoint: Array
-    previous: Array
-    inputs: Array
-    input_grad: Array
+    input: Any
+    hx: Any
+    params: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class DirectionBackward:
-    """What one layer-direction's exact backward pass computed, in processing order."""
+def _backward_direction(
+    ops: Arithmetic,
+    trace_config: Any,
+    run: DirectionTrace,
+    from_above: Any,
+    carry: tuple[Any, ...],
+) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    """One layer-direction, processing order: ``(d_inputs, d_initial, parameter grads)``."""
+    reached = carry
+    family = trace_config.family
+    w_hh_t = run.weights["weight_hh"].T
+    grad_gi, grad_gh = [], []
+    extra: dict[str, tuple[list[Any], list[Any]]] = {}
+    for t in reversed(range(len(run.states))):
+        reaching = (ops.add(ops.at(from_above, t), carry[0]), *carry[1:])
+        step = family.step_backward(ops, trace_config, run.caches[t], reaching, run.weights)
+        grad_gi.append(step.gi)
+        grad_gh.append(step.gh)
+        for stem, (left, right) in step.parameters.items():
+            lefts, rights = extra.setdefault(stem, ([], []))
+            lefts.append(left)
+            rights.append(right)
+        through_hh = ops.linear(step.gh, w_hh_t)
+        direct = step.state
+        reached = tuple(
+            (through_hh if direct[0] is None else ops.add(through_hh, direct[0]))
+            if part == 0
+            else (ops.zeros_like(carry[part]) if direct[part] is None else direct[part])
+            for part in range(len(carry))
+        )
+        carry = tuple(ops.carried(part) for part in reached)
+    gi, gh = ops.stack(grad_gi[::-1]), ops.stack(grad_gh[::-1])
+    previous = ops.stack([run.initial[0]] + [parts[0] for parts in run.states[:-1]])
+    grads = {
+        "weight_ih": ops.summed_outer(gi, run.inputs),
+        "weight_hh": ops.summed_outer(gh, previous),
+    }
+    if "bias_ih" in run.weights:
+        grads["bias_ih"] = ops.summed(gi)
+        grads["bias_hh"] = ops.summed(gh)
+    for stem, (lefts, rights) in extra.items():
+        grads[stem] = ops.summed_outer(ops.stack(lefts[::-1]), ops.stack(rights[::-1]))
+    d_inputs = ops.linear(gi, run.weights["weight_ih"].T)
+    # The gradient of h_0 ends here: not carried, it keeps its last step's local error.
+    return d_inputs, reached, grads
 
-    upstream: Array
-    """``g_t``: the gradient reaching ``h_t`` from above, from later steps and h_n."""
-    adjoint: Array
-    """``a_t = g_t * f'(pre_t)``, the gradient of the pre-activation."""
-    slope: Array
-    previous: Array
-    """``h_{t-1}`` (``h_0`` first)."""
 
+def backward_layers(
+    ops: Arithmetic,
+    trace_config: Any,
+    layers: list[list[DirectionTrace]],
+    grad_top: Any,
+    grad_finals: list[tuple[Any, ...]],
+) -> tuple[Any, list[tuple[Any, ...]], dict[str, Any]]:
+    """Backpropagate through every layer in ``ops``, time-major and batched.
 
-def slopes(trace: ForwardTrace, layer: int, direction: int) -> Array:
-    """``f'(pre_t)`` of one layer-direction, (L, N, H) in processing order."""
-    run = trace.layers[layer][direction]
-    if trace.nonlinearity == "tanh":
-        return 1.0 - run.hidden**2
-    return (run.preactivations > 0).astype(np.float64)
-
-
-def summed_outer(adjoint: Array, values: Array) -> Array:
-    """Sum over steps and batch of ``adjoint.T @ values``: (..., H, K) from (..., L, N, *).
-
-    One matrix product over the flattened steps and batch (much faster than einsum).
+    ``grad_top`` is (L, N, D * H_out); ``grad_finals[k * D + d]`` the gradient of each
+    state part of ``h_n`` for layer ``k``, direction ``d``. Returns the gradients of the
+    layer-0 input (L, N, K), of each initial state (same order) and of every parameter by
+    registered name.
     """
-    a = adjoint.reshape(*adjoint.shape[:-3], -1, adjoint.shape[-1])
-    v = values.reshape(*values.shape[:-3], -1, values.shape[-1])
-    return np.swapaxes(a, -1, -2) @ v
-
-
-def backward_through_trace(
-    trace: ForwardTrace,
-    grad_top: Array,
-    grad_h_n: Array,
-    perturbations: list[list[DirectionPerturbation]] | None = None,
-) -> tuple[Array, Array, list[list[tuple[Array, Array, Array]]], list[list[DirectionBackward]]]:
-    """Backpropagate through a forward trace (time-major, batched layout).
-
-    ``grad_top`` is (L, N, D*H) and ``grad_h_n`` is (D*layers, N, H). Returns the
-    gradients of the layer-0 input (L, N, K) and of ``h_0`` (D*layers, N, H), the
-    ``(dW_ih, dW_hh, db)`` of each layer-direction and the per-direction records. With
-    ``perturbations`` every result gains a leading probe axis.
-    """
-    num_layers, D = len(trace.layers), len(trace.layers[0])
-    hidden_size = trace.layers[0][0].weight_hh.shape[0]
-    grad_above: Array = grad_top
-    grad_h0: list[Array] = [np.empty(0)] * (num_layers * D)
-    weights: list[list[tuple[Array, Array, Array]]] = [[] for _ in range(num_layers)]
-    records: list[list[DirectionBackward]] = [[] for _ in range(num_layers)]
-    for layer in reversed(range(num_layers)):
-        grad_below: Array | float = 0.0
-        for d, run in enumerate(trace.layers[layer]):
-            noise = None if perturbations is None else perturbations[layer][d]
-            from_above = grad_above[..., d * hidden_size : (d + 1) * hidden_size]
-            if d:
-                from_above = np.flip(from_above, axis=-3)
-            slope = slopes(trace, layer, d)
-            if noise is not None:
-                slope = slope + noise.slope
-            steps = run.hidden.shape[0]
-            upstream = np.empty(np.broadcast_shapes(from_above.shape, slope.shape))
-            adjoint = np.empty_like(upstream)
-            carry = grad_h_n[..., layer * D + d, :, :]
-            for t in reversed(range(steps)):
-                upstream[..., t, :, :] = from_above[..., t, :, :] + carry
-                a = upstream[..., t, :, :] * slope[..., t, :, :]
-                if noise is not None:
-                    a = a + noise.adjoint[:, t]
-                adjoint[..., t, :, :] = a
-                carry = a @ run.weight_hh
-            grad_h0[layer * D + d] = carry
-            previous = np.concatenate([run.h0[None], run.hidden[:-1]], axis=0)
-            inputs = run.inputs
-            if noise is not None:
-                previous, inputs = previous + noise.previous, inputs + noise.inputs
-            d_ih = summed_outer(adjoint, inputs)
-            d_hh = summed_outer(adjoint, previous)
-            d_b = adjoint.sum(axis=(-3, -2))
-            weights[layer].append((d_ih, d_hh, d_b))
-            records[layer].append(
-                DirectionBackward(upstream, adjoint, slopes(trace, layer, d), previous)
+    D = len(layers[0])
+    grad_above = grad_top
+    grad_initial: list[tuple[Any, ...]] = [()] * (len(layers) * D)
+    params: dict[str, Any] = {}
+    for layer in reversed(range(len(layers))):
+        grad_below = None
+        pieces = ops.chunk(grad_above, D)
+        for d, run in enumerate(layers[layer]):
+            from_above = ops.flip(pieces[d]) if d else pieces[d]
+            d_inputs, d_initial, grads = _backward_direction(
+                ops, trace_config, run, from_above, grad_finals[layer * D + d]
             )
-            d_in = adjoint @ run.weight_ih
-            if noise is not None:
-                d_in = d_in + noise.input_grad
-            grad_below = grad_below + (np.flip(d_in, axis=-3) if d else d_in)
-        grad_above = np.asarray(grad_below)
-    return grad_above, np.stack(grad_h0, axis=-3), weights, records
+            grad_initial[layer * D + d] = d_initial
+            for stem, grad in grads.items():
+                params[parameter_name(stem, layer=layer, direction=d)] = grad
+            d_inputs = ops.flip(d_inputs) if d else d_inputs
+            grad_below = d_inputs if grad_below is None else ops.add(grad_below, d_inputs)
+        grad_above = ops.carried(grad_below) if layer else grad_below
+    # Registration order, as named_parameters() lists them.
+    order = trace_config.parameter_names()
+    return grad_above, grad_initial, {name: params[name] for name in order}
 
 
-def parameter_gradients(
-    weights: list[list[tuple[Array, Array, Array]]], bias: bool
-) -> dict[str, Array]:
-    """Name the ``(dW_ih, dW_hh, db)`` triples as nn.RNN's parameters."""
-    grads: dict[str, Array] = {}
-    for layer, directions in enumerate(weights):
-        for d, (d_ih, d_hh, d_b) in enumerate(directions):
-            suffix = f"_l{layer}" + ("_reverse" if d else "")
-            grads["weight_ih" + suffix] = d_ih
-            grads["weight_hh" + suffix] = d_hh
-            if bias:
-                grads["bias_ih" + suffix] = d_b
-                grads["bias_hh" + suffix] = d_b
-    return grads
+def time_major_seeds(
+    trace: ForwardTrace, grad_output: Any, grad_h_n: Any
+) -> tuple[Array, list[tuple[Array, ...]]]:
+    """The seeds of a backward pass in the module's layout, made time-major and batched.
+
+    ``grad_h_n`` may be ``None`` (zero) per part; returns the top gradient and the
+    per-layer-direction tuples of state gradients.
+    """
+    config = trace.config
+    steps, batch = trace.input.shape[:2]
+    top_shape = (steps, batch, config.num_directions * config.output_size)
+    top = (
+        np.zeros(top_shape)
+        if grad_output is None
+        else to_time_major(
+            as_float64(grad_output), batched=trace.batched, batch_first=config.batch_first
+        )
+    )
+    parts = []
+    for part, shape in zip(state_parts(config, grad_h_n), config.state_shapes(batch), strict=True):
+        if part is None:
+            parts.append(np.zeros(shape))
+        else:
+            value = as_float64(part)
+            parts.append(value if trace.batched else value[:, None])
+    finals = [tuple(part[k] for part in parts) for k in range(len(parts[0]))]
+    return top, finals
 
 
-def to_time_major(values: Array, *, batched: bool, batch_first: bool) -> Array:
-    """nn.RNN's output layout to the reference's (L, N, ...) layout."""
-    if not batched:
-        return values[:, None]
-    return values.transpose(1, 0, 2) if batch_first else values
+def gradients_from_trace(trace: ForwardTrace, grad_output: Any, grad_h_n: Any) -> Gradients:
+    """:func:`rnn_gradients` for a trace already computed (seeds in the module's layout)."""
+    top, finals = time_major_seeds(trace, grad_output, grad_h_n)
+    d_input, d_initial, params = backward_layers(EXACT, trace.config, trace.layers, top, finals)
+    return assemble(trace, d_input, d_initial, params)
 
 
-def from_time_major(values: Array, *, batched: bool, batch_first: bool) -> Array:
-    """The reference's (L, N, ...) layout back to nn.RNN's layout (leading axes kept)."""
-    if not batched:
-        return values[..., :, 0, :]
-    return np.swapaxes(values, -3, -2) if batch_first else values
+def assemble(
+    trace: ForwardTrace, d_input: Any, d_initial: list[tuple[Any, ...]], params: dict[str, Any]
+) -> Gradients:
+    """Put time-major results of :func:`backward_layers` into the module's layout."""
+    config = trace.config
+    count = len(config.state_sizes)
+    hx = [np.stack([grads[part] for grads in d_initial]) for part in range(count)]
+    return Gradients(
+        input=from_time_major(d_input, batched=trace.batched, batch_first=config.batch_first),
+        hx=pack_state(config, [h if trace.batched else h[:, 0] for h in hx]),
+        params=params,
+    )
 
 
 def rnn_gradients(
@@ -207,50 +222,6 @@ def rnn_gradients(
     >>> g.hx.ravel(), sorted(g.params)[:2]
     (array([1., 1.]), ['bias_hh_l0', 'bias_ih_l0'])
     """
-    output, h_n, trace = rnn_forward_trace(
-        input, params, hx, nonlinearity=nonlinearity, batch_first=batch_first
-    )
-    batched = output.ndim == 3
-    return gradients_from_trace(
-        trace,
-        np.zeros_like(output) if grad_output is None else as_float64(grad_output),
-        np.zeros_like(h_n) if grad_h_n is None else as_float64(grad_h_n),
-        batched=batched,
-        batch_first=batch_first,
-        bias=any(name.startswith("bias") for name in params),
-    )
-
-
-def gradients_from_trace(
-    trace: ForwardTrace,
-    grad_output: Array,
-    grad_h_n: Array,
-    *,
-    batched: bool,
-    batch_first: bool,
-    bias: bool,
-) -> Gradients:
-    """:func:`rnn_gradients` for a trace already computed (arrays in nn.RNN's layout)."""
-    top = to_time_major(grad_output, batched=batched, batch_first=batch_first)
-    final = grad_h_n if batched else grad_h_n[:, None]
-    d_input, d_h0, weights, _ = backward_through_trace(trace, top, final)
-    return assemble_gradients(
-        d_input, d_h0, weights, batched=batched, batch_first=batch_first, bias=bias
-    )
-
-
-def assemble_gradients(
-    d_input: Array,
-    d_h0: Array,
-    weights: list[list[tuple[Array, Array, Array]]],
-    *,
-    batched: bool,
-    batch_first: bool,
-    bias: bool,
-) -> Gradients:
-    """Put time-major results of :func:`backward_through_trace` in nn.RNN's layout and names."""
-    return Gradients(
-        input=from_time_major(d_input, batched=batched, batch_first=batch_first),
-        hx=d_h0 if batched else d_h0[:, 0],
-        params=parameter_gradients(weights, bias),
-    )
+    config = infer_config(params, nonlinearity=nonlinearity, batch_first=batch_first)
+    _, _, trace = forward_trace(config, input, params, hx)
+    return gradients_from_trace(trace, grad_output, grad_h_n)

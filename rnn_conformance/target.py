@@ -20,6 +20,7 @@ import torch
 from torch.nn.utils.rnn import PackedSequence
 
 from rnn_conformance.config import RNNConfig
+from rnn_conformance.families import FAMILIES, Family
 from rnn_conformance.options import DEFAULT_CELL_TARGET, DEFAULT_TARGET
 
 __all__ = [
@@ -73,11 +74,12 @@ class Target:
 
     spec: str
     factory: Callable[..., Any]
+    family: Family = FAMILIES["rnn"]
 
     @classmethod
-    def from_spec(cls, spec: str) -> Target:
+    def from_spec(cls, spec: str, family: Family = FAMILIES["rnn"]) -> Target:
         """Resolve ``spec``; raises :class:`TargetSpecError` with the reason."""
-        return cls(spec, resolve(spec))
+        return cls(spec, resolve(spec), family)
 
     def build(self, config: RNNConfig, *, device: str, dtype: torch.dtype) -> torch.nn.Module:
         """Construct the module for ``config`` on ``device`` in ``dtype``."""
@@ -117,7 +119,7 @@ class Target:
             module.load_state_dict(state, strict=True)
         except Exception as exc:
             raise TargetContractError(
-                f"{self.spec}: load_state_dict with nn.RNN's parameter names "
+                f"{self.spec}: load_state_dict with {self.family.title}'s parameter names "
                 f"{sorted(state)} failed: {type(exc).__name__}: {exc}"
             ) from exc
 
@@ -129,19 +131,18 @@ class Target:
                 f"{self.spec}.forward({_describe_args(args)}) raised {type(exc).__name__}: {exc}"
             ) from exc
 
-    def call(self, module: torch.nn.Module, *args: Any) -> torch.Tensor:
-        """Call a cell-like ``module(*args)`` and check that it returned one tensor."""
+    def call(self, module: torch.nn.Module, *args: Any) -> Any:
+        """Call a cell-like ``module(*args)``; check it returned the family's state."""
         result = self._invoke(module, args)
-        if not isinstance(result, torch.Tensor):
-            raise TargetContractError(
-                f"{self.spec}.forward returned {type(result).__name__}, expected a torch.Tensor"
-            )
+        self._check_state(result, "its state")
         return result
 
-    def forward(self, module: torch.nn.Module, *args: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, module: torch.nn.Module, *args: Any) -> tuple[Any, Any]:
         """Call ``module(*args)`` and check that it returned an ``(output, h_n)`` pair.
 
-        ``output`` must be a tensor, or a ``PackedSequence`` when the input is one.
+        ``output`` must be a tensor, or a ``PackedSequence`` when the input is one;
+        ``h_n`` a tensor, or a tuple of tensors for a family whose state has several
+        parts.
 
         An exception from the target becomes a :class:`TargetContractError` that names the
         call, since every argument the properties pass is valid for nn.RNN.
@@ -154,23 +155,46 @@ class Target:
                 + ", expected a pair (output, h_n)"
             )
         output, h_n = result
-        for name, value in (("output", output), ("h_n", h_n)):
-            if name == "output" and isinstance(args[0], PackedSequence):
-                if not isinstance(value, PackedSequence):
-                    raise TargetContractError(
-                        f"{self.spec}.forward returned output of type {type(value).__name__} "
-                        "for PackedSequence input, expected a PackedSequence"
-                    )
-            elif not isinstance(value, torch.Tensor):
+        if isinstance(args[0], PackedSequence):
+            if not isinstance(output, PackedSequence):
                 raise TargetContractError(
-                    f"{self.spec}.forward returned {name} of type {type(value).__name__}, "
+                    f"{self.spec}.forward returned output of type {type(output).__name__} "
+                    "for PackedSequence input, expected a PackedSequence"
+                )
+        elif not isinstance(output, torch.Tensor):
+            raise TargetContractError(
+                f"{self.spec}.forward returned output of type {type(output).__name__}, "
+                "expected a torch.Tensor"
+            )
+        self._check_state(h_n, "h_n")
+        return output, h_n
+
+    def _check_state(self, state: Any, name: str) -> None:
+        """A state is one tensor, or a tuple of one tensor per part (``(h_n, c_n)``)."""
+        names = self.family.state_names
+        if len(names) == 1:
+            if not isinstance(state, torch.Tensor):
+                raise TargetContractError(
+                    f"{self.spec}.forward returned {name} of type {type(state).__name__}, "
                     "expected a torch.Tensor"
                 )
-        return output, h_n
+            return
+        parts = ", ".join(f"{part}_n" for part in names)
+        if not isinstance(state, tuple | list) or len(state) != len(names):
+            raise TargetContractError(
+                f"{self.spec}.forward returned {name} of type {type(state).__name__}, "
+                f"expected a tuple ({parts}) as {self.family.title} does"
+            )
+        for i, part in enumerate(state):
+            if not isinstance(part, torch.Tensor):
+                raise TargetContractError(
+                    f"{self.spec}.forward returned {name}[{i}] of type {type(part).__name__}, "
+                    "expected a torch.Tensor"
+                )
 
     def forward_with(
         self, module: torch.nn.Module, weights: Mapping[str, torch.Tensor], *args: Any
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[Any, Any]:
         """:meth:`forward` with the module's parameters replaced by ``weights``.
 
         Uses ``torch.func.functional_call``, so gradients flow to ``weights`` (for

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnn_conformance.config import RNNConfig
-from rnn_conformance.reference import infer_structure, rnn_cell_forward, rnn_forward
+from rnn_conformance.reference import infer_config, rnn_cell_forward, rnn_forward
 
 
 def params_for(config):
@@ -55,7 +55,7 @@ def test_unknown_nonlinearity():
             lambda p: p.update(weight_ih_l1=np.zeros((4, 4))),
             r"'weight_ih_l1' has shape \(4, 4\), expected \(4, 8\)",
         ),
-        (lambda p: p.update(weight_xx_l0=np.zeros(1)), "unknown RNN parameter name 'weight_xx_l0'"),
+        (lambda p: p.update(weight_xx_l0=np.zeros(1)), "unexpected RNN parameter 'weight_xx_l0'"),
         (lambda p: p.pop("weight_ih_l0"), "missing RNN parameter 'weight_ih_l0'"),
     ],
 )
@@ -63,11 +63,11 @@ def test_inconsistent_parameters_name_the_culprit(mutate, message):
     params = dict(P)
     mutate(params)
     with pytest.raises(ValueError, match=message):
-        infer_structure(params)
+        infer_config(params)
 
 
 def test_structure_is_inferred_from_names():
-    s = infer_structure(P)
+    s = infer_config(P)
     assert (s.input_size, s.hidden_size, s.num_layers, s.bias, s.bidirectional) == (
         3,
         4,

@@ -97,6 +97,10 @@ class Family:
 
     # -- shapes and parameters ---------------------------------------------------------
 
+    def options_from_parameters(self, shapes: Mapping[str, tuple[int, ...]]) -> dict[str, Any]:
+        """The family arguments that parameter shapes reveal (nn.LSTM's ``proj_size``)."""
+        return {}
+
     def state_sizes(self, config: RNNConfig) -> tuple[int, ...]:
         """Feature size of each state part (``h`` first)."""
         return (config.hidden_size,) * len(self.state_names)

@@ -9,7 +9,6 @@ cell target's own declared gaps and accuracy (not the RNN target's).
 from hypothesis import given
 
 from rnn_conformance.harness import (
-    CELL_PARAMETERS,
     build_cell,
     observe,
     output_axes,
@@ -31,7 +30,7 @@ def test_rnn_cell_matches_reference(suite, device, case):
     observe(suite, case, device, uses="cell")
     module = build_cell(suite, case, device)
     names = [name for name, _ in module.named_parameters()]
-    wanted = [name for name in CELL_PARAMETERS if case.config.bias or "weight" in name]
+    wanted = list(case.config.family.direction_parameters(case.config, 0))
     assert names == wanted, f"{suite.cell_target.spec} parameters {names}, expected {wanted}"
     h = None if case.hx is None else case.hx[0]
     actual = run_cell_target(suite, case, device, case.input[0], h, module=module)
