@@ -16,6 +16,7 @@ from rnn_conformance.tolerances import (
     assert_within,
     find_mismatch,
     forward_error_bounds,
+    gradients_and_error_bounds,
     unit_roundoff,
 )
 
@@ -102,7 +103,7 @@ def test_float32_arithmetic_in_a_float64_module_exceeds_the_bound(kwargs, seq_le
 def test_unit_roundoff_table():
     assert unit_roundoff("torch.float32") == 2.0**-24
     assert unit_roundoff(torch.bfloat16) == 2.0**-8
-    with pytest.raises(ValueError, match="no unit roundoff known for dtype 'int8'"):
+    with pytest.raises(ValueError, match="unknown floating dtype 'int8'"):
         unit_roundoff("int8")
 
 
@@ -174,3 +175,75 @@ def test_nan_in_expected_only_names_the_expected_side():
     text = str(info.value)
     assert "1 of them NaN in expected but not in actual, the first at (unit=1)" in text
     assert "not NaN are within tolerance" in text
+
+
+def _gradient_ratio(kwargs, dtype, low_dtype=None, *, seq_len, batch, seed):
+    """Largest gradient error / allowed for nn.RNN in dtype, optionally run in low_dtype."""
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    module = torch.nn.RNN(**kwargs).to(dtype)
+    D = 2 if module.bidirectional else 1
+    x = (torch.rand(seq_len, batch, module.input_size, generator=gen, dtype=dtype) * 2 - 1) * 2
+    h0 = torch.rand(D * module.num_layers, batch, module.hidden_size, generator=gen, dtype=dtype)
+    params = dict(module.named_parameters())
+    ref, ref_h_n, trace = rnn_forward_trace(x, params, h0 - 0.5, nonlinearity=module.nonlinearity)
+    grad_out = np.cos(np.arange(ref.size)).reshape(ref.shape)
+    grad_h_n = np.sin(np.arange(ref_h_n.size)).reshape(ref_h_n.shape)
+    run = module if low_dtype is None else copy.deepcopy(module).to(low_dtype)
+    inputs = [t.to(run.weight_ih_l0.dtype).requires_grad_() for t in (x, h0 - 0.5)]
+    out, h_n = run(*inputs)
+    leaves = [*inputs, *run.parameters()]
+    seeds = [torch.tensor(g, dtype=out.dtype) for g in (grad_out, grad_h_n)]
+    grads = torch.autograd.grad((out, h_n), leaves, seeds)
+    precision = Precision.of(dtype)
+    exact, bounds = gradients_and_error_bounds(
+        trace, forward_error_bounds(trace, precision), grad_out, grad_h_n
+    )
+    pairs = zip(
+        grads,
+        [exact.input, exact.hx, *exact.params.values()],
+        [bounds.input, bounds.hx, *bounds.params.values()],
+        strict=True,
+    )
+    worst = 0.0
+    for actual, want, bound in pairs:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.abs(actual.double().numpy() - want) / (SAFETY * bound)
+        worst = max(worst, float(np.nan_to_num(ratio, nan=0.0, posinf=0.0).max()))
+    return worst
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    kwargs=module_settings(),
+    seq_len=st.integers(1, 30),
+    batch=st.integers(1, 5),
+    seed=st.integers(0, 99),
+)
+def test_float32_nn_rnn_gradients_stay_well_inside_the_bound(kwargs, seq_len, batch, seed):
+    ratio = _gradient_ratio(kwargs, torch.float32, seq_len=seq_len, batch=batch, seed=seed)
+    assert ratio < 0.5
+
+
+@settings(max_examples=10, deadline=None)
+@given(**LOW_PRECISION_SIZES)
+def test_bfloat16_gradients_in_a_float32_module_exceed_the_bound(kwargs, seq_len, batch, seed):
+    ratio = _gradient_ratio(
+        kwargs, torch.float32, torch.bfloat16, seq_len=seq_len, batch=batch, seed=seed
+    )
+    assert ratio > 1
+
+
+def test_nested_results_are_compared_leaf_by_leaf_and_named_by_path():
+    expected = (np.zeros((2, 3)), np.zeros((2, 3)))
+    actual = (np.zeros((2, 3)), np.zeros((2, 3)))
+    actual[1][1, 2] = 1.0
+    with pytest.raises(ToleranceError) as info:
+        assert_within(actual, expected, 1e-6, what="h_n", axes=("layer*direction", "unit"))
+    assert "h_n[1]: 1 of 6 elements outside tolerance" in str(info.value)
+    assert "(layer*direction=1, unit=2)" in str(info.value)
+
+
+def test_a_single_result_where_a_tuple_is_expected_is_named():
+    with pytest.raises(AssertionError, match=r"h_n: expected a tuple of 2 results, got a single"):
+        assert_within(np.zeros(2), (np.zeros(2), np.zeros(2)), 1.0, what="h_n", axes=("unit",))

@@ -28,6 +28,7 @@ bounds are deterministic.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +62,14 @@ class Probed:
     _rounded: Probed | None = None
 
 
+NO_LOCAL = np.zeros(())
+"""The local error of a value carried into a new step: none (a 0-d zero, cheap to propagate)."""
+
+
+def _full(local: Array, shape: tuple[int, ...]) -> Array:
+    return np.broadcast_to(local, shape) if local.ndim == 0 else local
+
+
 def spread_bound(value: Probed, axis: int | tuple[int, ...] | None) -> Array:
     """An element's bound: its probes' spread, plus that spread's mean, plus its local error.
 
@@ -79,6 +88,8 @@ class ProbeArithmetic:
     def __init__(self, precision: Precision, *, seed: int) -> None:
         self.precision = precision
         self.rng = np.random.default_rng(seed)
+        self._signs = np.empty(0)
+        self._next = 0
 
     # -- values ------------------------------------------------------------------------
 
@@ -87,10 +98,20 @@ class ProbeArithmetic:
         array = np.asarray(value, dtype=np.float64)
         return Probed(array, np.zeros((PROBES, *array.shape)), np.zeros_like(array))
 
+    def _random_signs(self, shape: tuple[int, ...]) -> Array:
+        # Drawn in blocks: one generator call per step and operation would dominate.
+        count = math.prod(shape)
+        if self._next + count > self._signs.size:
+            self._signs = self.rng.integers(0, 2, size=max(count, 1 << 16)) * 2.0 - 1.0
+            self._next = 0
+        block = self._signs[self._next : self._next + count]
+        self._next += count
+        return block.reshape(shape)
+
     def _signed(self, magnitude: Array, value: Array) -> Array:
-        signs = self.rng.integers(0, 2, size=(PROBES, *magnitude.shape)) * 2.0 - 1.0
-        signs[0] = np.where(value < 0, -1.0, 1.0)
-        return signs * magnitude
+        signed = self._random_signs((PROBES, *magnitude.shape)) * magnitude
+        signed[0] = np.copysign(magnitude, value)
+        return signed
 
     def _with_rounding(self, value: Array, probes: Array, local: Array, own: Array) -> Probed:
         return Probed(value, probes + self._signed(own, value), local + own)
@@ -115,7 +136,8 @@ class ProbeArithmetic:
         terms = weight.shape[1]
         if bias is not None:
             value, magnitude, terms = value + bias, magnitude + np.abs(bias), terms + 1
-        return Probed(value, x.probes @ weight.T, x.local @ np.abs(weight).T, terms, magnitude)
+        local = x.local if x.local.ndim == 0 else x.local @ np.abs(weight).T
+        return Probed(value, x.probes @ weight.T, local, terms, magnitude)
 
     def add(self, a: Probed, b: Probed) -> Probed:
         """A sum; two pending dot products become one."""
@@ -203,7 +225,7 @@ class ProbeArithmetic:
             for v, p, loc in zip(
                 np.split(a.value, pieces, axis=-1),
                 np.split(a.probes, pieces, axis=-1),
-                np.split(a.local, pieces, axis=-1),
+                np.split(_full(a.local, a.value.shape), pieces, axis=-1),
                 strict=True,
             )
         ]
@@ -214,7 +236,7 @@ class ProbeArithmetic:
         return Probed(
             np.concatenate([p.value for p in rounded], axis=-1),
             np.concatenate([p.probes for p in rounded], axis=-1),
-            np.concatenate([p.local for p in rounded], axis=-1),
+            np.concatenate([_full(p.local, p.value.shape) for p in rounded], axis=-1),
         )
 
     def at(self, sequence: Probed, step: int) -> Probed:
@@ -226,7 +248,7 @@ class ProbeArithmetic:
         return Probed(
             sequence.value[step],
             sequence.probes[:, step],
-            sequence.local[step],
+            sequence.local if sequence.local.ndim == 0 else sequence.local[step],
             sequence.terms if magnitude is not None else 0,
             magnitude,
         )
@@ -237,18 +259,20 @@ class ProbeArithmetic:
         return Probed(
             np.stack([s.value for s in rounded]),
             np.stack([s.probes for s in rounded], axis=1),
-            np.stack([s.local for s in rounded]),
+            np.stack([_full(s.local, s.value.shape) for s in rounded]),
         )
 
     def flip(self, sequence: Probed) -> Probed:
         """Reversed in time."""
         s = self.rounded(sequence)
-        return Probed(s.value[::-1], s.probes[:, ::-1], s.local[::-1])
+        return Probed(
+            s.value[::-1], s.probes[:, ::-1], s.local if s.local.ndim == 0 else s.local[::-1]
+        )
 
     def carried(self, value: Probed) -> Probed:
         """Into the next step or layer: its error lives on in the probes, its local restarts."""
         v = self.rounded(value)
-        return Probed(v.value, v.probes, np.zeros_like(v.local))
+        return Probed(v.value, v.probes, NO_LOCAL)
 
     def summed_outer(self, a: Probed, b: Probed) -> Probed:
         """``sum a_t.T @ b_t`` over steps and batch, with the reduction's worst-case rounding."""
@@ -258,13 +282,14 @@ class ProbeArithmetic:
             return x.reshape(*x.shape[:-3], -1, x.shape[-1])
 
         av, bv, ap, bp = flat(a.value), flat(b.value), flat(a.probes), flat(b.probes)
+        a_local, b_local = flat(_full(a.local, a.value.shape)), flat(_full(b.local, b.value.shape))
         terms = av.shape[0]
         value = av.T @ bv
         probes = np.swapaxes(ap, -1, -2) @ bv + av.T @ bp
         exact = np.abs(av).T @ np.abs(bv)
         local = (
-            flat(a.local).T @ np.abs(bv)
-            + np.abs(av).T @ flat(b.local)
+            a_local.T @ np.abs(bv)
+            + np.abs(av).T @ b_local
             + terms * (self.precision.matmul * exact + self.precision.underflow)
         )
         return Probed(value, probes, local)
@@ -277,7 +302,9 @@ class ProbeArithmetic:
             self.precision.matmul * np.abs(a.value).sum(axis=(0, 1)) + self.precision.underflow
         )
         return Probed(
-            a.value.sum(axis=(0, 1)), a.probes.sum(axis=(1, 2)), a.local.sum(axis=(0, 1)) + own
+            a.value.sum(axis=(0, 1)),
+            a.probes.sum(axis=(1, 2)),
+            _full(a.local, a.value.shape).sum(axis=(0, 1)) + own,
         )
 
     def zeros_like(self, a: Probed) -> Probed:
