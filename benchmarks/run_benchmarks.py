@@ -1,5 +1,5 @@
 """Benchmark the suite: wall time per profile and worker count, per-property throughput,
-and the NumPy reference against torch.nn.RNN (float32, CPU) forward and backward.
+and the NumPy reference against torch (float32, CPU) forward and backward, per family.
 
     python benchmarks/run_benchmarks.py                  # everything (about 6 minutes)
     python benchmarks/run_benchmarks.py --profiles dev   # quicker
@@ -27,7 +27,11 @@ import numpy as np
 import torch
 
 from rnn_conformance.backprop import gradients_from_trace
-from rnn_conformance.reference import rnn_forward_trace
+from rnn_conformance.config import RNNConfig
+from rnn_conformance.families import FAMILIES
+from rnn_conformance.reference import forward_trace
+from rnn_conformance.target import resolve
+from rnn_conformance.tolerances import Precision, forward_error_bounds
 
 SIZES = {
     "small": dict(steps=8, batch=4, input_size=8, hidden=8, layers=1, bidirectional=False),
@@ -51,37 +55,54 @@ def _best_of(fn, repeats):
     return best
 
 
-def _time_size(name: str, s: dict, repeats: int) -> dict:
-    """Time torch and the reference, forward and forward+backward, at one size."""
-    rnn = torch.nn.RNN(
-        s["input_size"], s["hidden"], num_layers=s["layers"], bidirectional=s["bidirectional"]
-    ).eval()
-    params = {k: v.detach().double().numpy() for k, v in rnn.named_parameters()}
+def _time_size(family: str, name: str, s: dict, repeats: int) -> dict:
+    """Time torch and the reference, forward and forward+backward, at one size.
+
+    Also the tolerance policy's forward bounds, which every reference comparison pays for.
+    """
+    config = RNNConfig(
+        s["input_size"],
+        s["hidden"],
+        num_layers=s["layers"],
+        bidirectional=s["bidirectional"],
+        family_name=family,
+    )
+    module = resolve(config.family.module_target)(**config.constructor_kwargs()).eval()
+    params = {k: v.detach().double().numpy() for k, v in module.named_parameters()}
     x = np.random.default_rng(0).uniform(-1, 1, (s["steps"], s["batch"], s["input_size"]))
     x_t = torch.tensor(x, dtype=torch.float32)
 
+    def seeds(results):
+        return [torch.ones_like(t) for t in results]
+
     def torch_forward():
         with torch.no_grad():
-            rnn(x_t)
+            module(x_t)
 
     def torch_backward():
-        out, h_n = rnn(x_t.clone().requires_grad_())
-        torch.autograd.backward((out, h_n), (torch.ones_like(out), torch.ones_like(h_n)))
+        out, h_n = module(x_t.clone().requires_grad_())
+        results = [out, *(h_n if isinstance(h_n, tuple) else (h_n,))]
+        torch.autograd.backward(results, seeds(results))
 
     def reference_forward():
-        rnn_forward_trace(x, params)
+        forward_trace(config, x, params)
 
     def reference_backward():
-        out, h_n, trace = rnn_forward_trace(x, params)
-        gradients_from_trace(
-            trace, np.ones_like(out), np.ones_like(h_n), batched=True, batch_first=False, bias=True
-        )
+        out, h_n, trace = forward_trace(config, x, params)
+        ones = tuple(np.ones_like(h) for h in h_n) if isinstance(h_n, tuple) else np.ones_like(h_n)
+        gradients_from_trace(trace, np.ones_like(out), ones)
+
+    def reference_bounds():
+        _, _, trace = forward_trace(config, x, params)
+        forward_error_bounds(trace, Precision.of("float32"))
 
     functions = (torch_forward, torch_backward, reference_forward, reference_backward)
-    for fn in functions:
+    for fn in (*functions, reference_bounds):
         fn()  # warm-up
     times = {fn.__name__: _best_of(fn, repeats) for fn in functions}
+    times["reference_bounds"] = _best_of(reference_bounds, max(1, repeats // 2))
     return {
+        "family": family,
         "size": name,
         **s,
         **{k + "_ms": round(v * 1e3, 3) for k, v in times.items()},
@@ -91,9 +112,11 @@ def _time_size(name: str, s: dict, repeats: int) -> dict:
 
 
 def reference_versus_torch(repeats: int = 5) -> list[dict]:
-    """Forward and forward+backward times of the reference and of nn.RNN float32."""
+    """Forward and forward+backward times of the reference and of torch float32, per family."""
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    return [_time_size(name, s, repeats) for name, s in SIZES.items()]
+    return [
+        _time_size(family, name, s, repeats) for family in FAMILIES for name, s in SIZES.items()
+    ]
 
 
 _PASSING = re.compile(r"(\d+) passing examples")
@@ -167,10 +190,11 @@ def main() -> None:
     }
     comparison = reference_versus_torch()
     results["reference_vs_torch"] = comparison
-    print("## NumPy reference vs torch.nn.RNN float32 (CPU), best of 5\n")
+    print("## NumPy reference vs torch float32 (CPU), best of 5\n")
     print(
         _table(
             [
+                "family",
                 "size",
                 "torch fwd ms",
                 "ref fwd ms",
@@ -178,9 +202,11 @@ def main() -> None:
                 "torch fwd+bwd ms",
                 "ref fwd+bwd ms",
                 "bwd ratio",
+                "f32 bounds ms",
             ],
             [
                 [
+                    r["family"],
                     r["size"],
                     r["torch_forward_ms"],
                     r["reference_forward_ms"],
@@ -188,6 +214,7 @@ def main() -> None:
                     r["torch_backward_ms"],
                     r["reference_backward_ms"],
                     r["backward_ratio"],
+                    r["reference_bounds_ms"],
                 ]
                 for r in comparison
             ],
