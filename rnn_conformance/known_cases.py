@@ -21,9 +21,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from rnn_conformance.cases import RNNCase
 from rnn_conformance.config import RNNConfig
+from rnn_conformance.parameters import parameter_name
 from rnn_conformance.reference import Array
-from rnn_conformance.strategies import RNNCase, round_to_dtype
+from rnn_conformance.strategies import round_to_dtype
 
 __all__ = [
     "KNOWN_CASES",
@@ -50,18 +52,22 @@ TUTORIAL_INPUT = [[[1.0349, 0.9661], [0.8055, -0.9169], [-0.8251, -0.9499], [-0.
 """The tutorial's first sequence (N=1, L=4, F=2), to four decimals."""
 
 
-def _params(second_suffix: str, dtype: str) -> dict[str, Array]:
-    params = {f"{k}_l0": round_to_dtype(v, dtype) for k, v in _FIRST.items()}
-    params.update({f"{k}{second_suffix}": round_to_dtype(v, dtype) for k, v in _SECOND.items()})
+def _params(second: dict[str, int], dtype: str) -> dict[str, Array]:
+    """The tutorial's weights: layer 0 forward, then the second set where ``second`` says."""
+    params = {
+        parameter_name(k, layer=0, direction=0): round_to_dtype(v, dtype) for k, v in _FIRST.items()
+    }
+    params.update(
+        {parameter_name(k, **second): round_to_dtype(v, dtype) for k, v in _SECOND.items()}
+    )
     return params
 
 
 def stacked_tutorial_case(dtype: str = "float32") -> RNNCase:
     """Two stacked layers, batch_first, no hx: the tutorial's ``rnn_stacked``."""
     config = RNNConfig(2, 2, num_layers=2, batch_first=True)
-    return RNNCase(
-        config, dtype, 4, 1, round_to_dtype(TUTORIAL_INPUT, dtype), None, _params("_l1", dtype)
-    )
+    params = _params({"layer": 1, "direction": 0}, dtype)
+    return RNNCase(config, dtype, 4, 1, round_to_dtype(TUTORIAL_INPUT, dtype), None, params)
 
 
 def bidirectional_tutorial_case(dtype: str = "float32") -> RNNCase:
@@ -74,7 +80,7 @@ def bidirectional_tutorial_case(dtype: str = "float32") -> RNNCase:
         1,
         round_to_dtype(TUTORIAL_INPUT, dtype),
         None,
-        _params("_l0_reverse", dtype),
+        _params({"layer": 0, "direction": 1}, dtype),
     )
 
 
