@@ -8,7 +8,7 @@ arguments, and knows the parameter names in registration order and the shapes of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 from rnn_conformance.families import Family, family_named
@@ -55,6 +55,17 @@ class RNNConfig:
 
     def __post_init__(self) -> None:
         self.family.check(self)
+
+    def __repr__(self) -> str:
+        # Evaluable and short: a family's unused arguments (at their defaults) are left out.
+        shown = [
+            f"{name}={value!r}"
+            for name, value in self.constructor_kwargs().items()
+            if name in _FIELDS
+        ]
+        if self.family_name != "rnn":
+            shown.append(f"family_name={self.family_name!r}")
+        return f"RNNConfig({', '.join(shown)})"
 
     @property
     def family(self) -> Family:
@@ -167,3 +178,6 @@ class RNNConfig:
     def state_shapes(self, batch_size: int | None) -> tuple[tuple[int, ...], ...]:
         """:meth:`hidden_shape` of every state part."""
         return tuple(self.hidden_shape(batch_size, part) for part in range(len(self.state_sizes)))
+
+
+_FIELDS = {f.name for f in fields(RNNConfig)}
