@@ -12,7 +12,7 @@ state as a tuple of parts; these helpers convert from and to the module's own la
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,7 +22,14 @@ from rnn_conformance.arithmetic import Array
 if TYPE_CHECKING:
     from rnn_conformance.config import RNNConfig
 
-__all__ = ["from_time_major", "pack_state", "state_parts", "to_time_major"]
+__all__ = [
+    "from_time_major",
+    "map_state",
+    "output_part",
+    "pack_state",
+    "state_parts",
+    "to_time_major",
+]
 
 
 def to_time_major(values: Array, *, batched: bool, batch_first: bool) -> Array:
@@ -61,3 +68,29 @@ def state_parts(config: RNNConfig, hx: Any) -> tuple[Any, ...]:
 def pack_state(config: RNNConfig, parts: Sequence[Any]) -> Any:
     """The inverse of :func:`state_parts`: one value, or a tuple for several parts."""
     return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def map_state(fn: Callable[..., Any], *states: Any) -> Any:
+    """``fn`` applied to a state, part by part when it is a tuple; ``None`` stays ``None``.
+
+    With several states, ``fn`` receives their corresponding parts.
+
+    >>> map_state(lambda h: h[:1], (np.zeros((2, 3)), np.ones((2, 4))))[1].shape
+    (1, 4)
+    >>> map_state(np.concatenate, None) is None
+    True
+    """
+    if states[0] is None:
+        return None
+    if isinstance(states[0], tuple | list):
+        return tuple(fn(*parts) for parts in zip(*states, strict=True))
+    return fn(*states)
+
+
+def output_part(state: Any) -> Any:
+    """The part of a state that the output shows: ``h`` (the state itself, or its first part).
+
+    >>> output_part((np.zeros(2), np.ones(3))).shape
+    (2,)
+    """
+    return state[0] if isinstance(state, tuple | list) else state

@@ -9,6 +9,7 @@ Both are copies of one computed state, so no tolerance applies.
 from hypothesis import given
 
 from rnn_conformance.harness import hidden_axes, observe, output_at_step, run_target
+from rnn_conformance.layouts import output_part
 from rnn_conformance.strategies import rnn_cases, rnn_configs
 from rnn_conformance.tolerances import assert_identical
 
@@ -23,7 +24,7 @@ def test_unidirectional_last_output_is_last_layer_h_n(suite, device, case):
     run = run_target(suite, case, device)
     assert_identical(
         output_at_step(case, run.output, -1),
-        run.h_n[-1],
+        output_part(run.h_n)[-1],
         what="output at the last step vs h_n[-1]",
         axes=_unit_axes(case),
         context=f"output[-1] != h_n[-1] (layout-aware)\n  {case.describe()}",
@@ -34,17 +35,17 @@ def test_unidirectional_last_output_is_last_layer_h_n(suite, device, case):
 def test_bidirectional_output_ends_are_last_layer_h_n(suite, device, case):
     observe(suite, case, device)
     run = run_target(suite, case, device)
-    hidden = case.config.hidden_size
+    hidden = case.config.output_size
     assert_identical(
         output_at_step(case, run.output, -1)[..., :hidden],
-        run.h_n[-2],
+        output_part(run.h_n)[-2],
         what="forward half of output at the last step vs h_n[-2]",
         axes=_unit_axes(case),
         context=f"forward direction's final state is not at output[-1]\n  {case.describe()}",
     )
     assert_identical(
         output_at_step(case, run.output, 0)[..., hidden:],
-        run.h_n[-1],
+        output_part(run.h_n)[-1],
         what="reverse half of output at step 0 vs h_n[-1]",
         axes=_unit_axes(case),
         context=f"reverse direction's final state is not at output[0]\n  {case.describe()}",

@@ -18,6 +18,7 @@ from rnn_conformance.harness import (
     observe,
     run_target,
 )
+from rnn_conformance.layouts import map_state
 from rnn_conformance.strategies import batch_sizes, rnn_cases
 
 batched_only = batch_sizes(allow_unbatched=False)
@@ -56,13 +57,13 @@ def test_unbatched_equals_batched_of_one(suite, device, case):
     batched = case.with_(
         batch_size=1,
         input=np.expand_dims(case.input, axis),
-        hx=None if case.hx is None else case.hx[:, None, :],
+        hx=map_state(lambda h: h[:, None, :], case.hx),
     )
     run = run_target(suite, case, device)
     batched_run = run_target(suite, batched, device)
     squeezed = batched_run.__class__(
         np.squeeze(batched_run.output, axis),
-        batched_run.h_n[:, 0],
+        map_state(lambda h: h[:, 0], batched_run.h_n),
         batched_run.output_tensor,
         batched_run.h_n_tensor,
     )
@@ -81,7 +82,7 @@ def test_unbatched_equals_batched_of_one(suite, device, case):
 
 @given(case=rnn_cases(allow_none_hx=False))
 def test_missing_hx_equals_zeros(suite, device, case):
-    zeros = case.with_(hx=np.zeros_like(case.hx))
+    zeros = case.with_(hx=map_state(np.zeros_like, case.hx))
     omitted = case.with_(hx=None)
     observe(suite, zeros, device)
     module = build_module(suite, zeros, device)

@@ -7,6 +7,8 @@ positions are exactly zero; ``h_n[:, i]`` is its state at its own last step (fir
 step, for the reverse direction). Tolerance: each sequence's own reference bound.
 """
 
+from functools import partial
+
 import numpy as np
 import pytest
 import torch
@@ -25,11 +27,17 @@ from rnn_conformance.harness import (
     run_reference,
     time_axis,
 )
+from rnn_conformance.layouts import map_state
 from rnn_conformance.reference import as_float64
 from rnn_conformance.strategies import batch_sizes, rnn_cases
 from rnn_conformance.tolerances import assert_identical, assert_within
 
 batched = batch_sizes(allow_unbatched=False, allow_empty=False)
+
+
+def _sequence(state, i):
+    """Sequence ``i`` of a state part, keeping the batch axis."""
+    return state[:, [i]]
 
 
 @pytest.mark.rnn_requires("packed_sequences")
@@ -51,7 +59,7 @@ def test_packed_sequences_run_as_if_alone(suite, device, case, enforce_sorted, d
     with torch.no_grad():
         output, h_n = suite.target.forward(module, packed, hx)
     padded, _ = pad_packed_sequence(output, batch_first=bf, total_length=case.seq_len)
-    padded, h_n = as_float64(padded), as_float64(h_n)
+    padded, h_n = as_float64(padded), map_state(as_float64, h_n)
     steps_axis, sequences_axis = time_axis(case), batch_axis(case.config)
     precision = precision_for(suite, case, device)
     for i, length in enumerate(lengths):
@@ -59,7 +67,7 @@ def test_packed_sequences_run_as_if_alone(suite, device, case, enforce_sorted, d
             input=np.take(
                 np.take(case.input, [i], axis=sequences_axis), range(length), axis=steps_axis
             ),
-            hx=None if case.hx is None else case.hx[:, [i]],
+            hx=map_state(partial(_sequence, i=i), case.hx),
             seq_len=length,
             batch_size=1,
         )
@@ -78,7 +86,7 @@ def test_packed_sequences_run_as_if_alone(suite, device, case, enforce_sorted, d
             context=context,
         )
         assert_within(
-            h_n[:, [i]],
+            map_state(partial(_sequence, i=i), h_n),
             expected.h_n,
             expected.bounds.h_n,
             what=f"h_n of sequence {i}",
