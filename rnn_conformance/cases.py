@@ -28,6 +28,24 @@ class RNNCase:
 
     ``input`` is laid out as the config says (``batch_first`` honoured; 2-D when
     ``batch_size`` is None); arrays are float64 holding ``dtype``-exact values.
+    :func:`rnn_conformance.strategies.rnn_cases` draws them; they can also be built.
+
+    Example:
+        >>> config = RNNConfig(input_size=2, hidden_size=3)
+        >>> case = RNNCase(
+        ...     config,
+        ...     "float32",
+        ...     seq_len=4,
+        ...     batch_size=None,
+        ...     input=np.zeros(config.input_shape(4, None)),
+        ...     hx=None,
+        ...     params={k: np.zeros(s) for k, s in config.parameter_shapes().items()},
+        ... )
+        >>> case.batched, case.input.shape
+        (False, (4, 2))
+        >>> case.label()
+        'tanh, unidirectional, layers=1, seq_first, unbatched, no hx, bias, float32'
+
     """
 
     config: RNNConfig

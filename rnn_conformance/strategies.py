@@ -5,29 +5,42 @@ Hypothesis tests. All values are float64 NumPy arrays holding numbers *exactly
 representable in the requested dtype*, so a float32 module and the float64 reference
 see identical inputs.
 
+The strategy functions follow Hypothesis' own conventions. Sizes are bounded by
+``min_*``/``max_*`` arguments, so there is no need to ``.filter()`` them, and every example
+shrinks towards the smallest value the bounds allow. Arguments are validated when the
+function is called: a bad one raises ``InvalidArgument`` naming it. The strategy returned
+prints as the call that made it, with the arguments that differ from the defaults.
+
 Example:
     >>> from hypothesis import given
     >>> from rnn_conformance.strategies import rnn_cases
     >>> @given(rnn_cases(dtypes=("float32",)))
     ... def test_shapes(case):
     ...     assert case.input.shape == case.config.input_shape(case.seq_len, case.batch_size)
+    >>> rnn_cases(dtypes=("float32",))
+    rnn_cases(dtypes=('float32',))
 
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from numbers import Real
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.extra import numpy as xnp
 
+from rnn_conformance.arithmetic import Array
 from rnn_conformance.cases import MEMORY_LAYOUTS, MemoryLayout, RNNCase
 from rnn_conformance.config import RNNConfig
-from rnn_conformance.reference import Array
+from rnn_conformance.dtypes import FLOAT_DTYPES
+from rnn_conformance.families.elman import NONLINEARITIES
 
 __all__ = [
     "FLOAT_DTYPES",
@@ -48,27 +61,148 @@ __all__ = [
     "sequence_lengths",
 ]
 
-FLOAT_DTYPES = ("float64", "float32", "float16", "bfloat16")
 MAGNITUDES = (1.0, 0.01, 4.0, 30.0)
 """Input scales: unit, tiny, saturating tanh, and relu pre-activations well above 6."""
 
-
-def _check_bound(name: str, value: int, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise InvalidArgument(f"{name}={value!r} must be an int")
-    if value < minimum:
-        raise InvalidArgument(f"{name}={value} must be at least {minimum}")
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
-def _check_choices(name: str, values: Sequence[Any], allowed: Sequence[Any]) -> None:
-    if not values:
+# -- the strategy functions' conventions ----------------------------------------------------
+
+
+class _Call:
+    """One call of a strategy function: its arguments as the repr shows them, and its result."""
+
+    __slots__ = ("arguments", "strategy")
+
+    def __init__(self, arguments: str, strategy: st.SearchStrategy[Any]) -> None:
+        self.arguments = arguments
+        self.strategy = strategy
+
+    def __repr__(self) -> str:
+        return self.arguments
+
+
+def _defines_strategy(
+    build: Callable[_P, st.SearchStrategy[_T]],
+) -> Callable[_P, st.SearchStrategy[_T]]:
+    """Give a strategy function the repr of Hypothesis' own, through public API only.
+
+    Calling the decorated function runs ``build`` at once, so invalid arguments raise at
+    the call; what it composes are Hypothesis strategies, which stay lazy until drawn
+    from. The result is drawn through an ``st.composite`` named like ``build``, which
+    prints as the call: positional arguments, then the keyword arguments that are not
+    the defaults (``rnn_configs(max_layers=2)``), as Hypothesis prints its own.
+    """
+    signature = inspect.signature(build)
+
+    # ``name`` is never passed. As a default it gives each strategy function's examples
+    # their own Hypothesis label (labels derive from a function's code and defaults).
+    def draw_from(draw: st.DrawFn, *call: _Call, name: str = build.__name__) -> Any:
+        return draw(call[0].strategy)
+
+    draw_from.__name__ = draw_from.__qualname__ = build.__name__
+    wrap = st.composite(draw_from)
+
+    @functools.wraps(build)
+    def strategy_function(*args: _P.args, **kwargs: _P.kwargs) -> st.SearchStrategy[_T]:
+        strategy = build(*args, **kwargs)
+        shown = []
+        for name, value in signature.bind(*args, **kwargs).arguments.items():
+            parameter = signature.parameters[name]
+            if parameter.kind is not parameter.KEYWORD_ONLY:
+                shown.append(repr(value))
+            elif value is not parameter.default:
+                shown.append(f"{name}={value!r}")
+        return wrap(_Call(", ".join(shown), strategy))
+
+    return strategy_function
+
+
+def _check_int(name: str, value: object, *, at_least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(f"{name}={value!r} must be an int, not {type(value).__name__}")
+    if value < at_least:
+        raise InvalidArgument(f"{name}={value} must be at least {at_least}")
+    return value
+
+
+def _check_range(
+    min_name: str, min_value: object, max_name: str, max_value: object, *, at_least: int
+) -> tuple[int, int]:
+    low = _check_int(min_name, min_value, at_least=at_least)
+    high = _check_int(max_name, max_value, at_least=at_least)
+    if low > high:
+        raise InvalidArgument(f"{min_name}={low} must be <= {max_name}={high}")
+    return low, high
+
+
+def _check_bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidArgument(f"{name}={value!r} must be True or False")
+    return value
+
+
+def _check_sequence(name: str, values: object, *, example: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``values`` as a tuple, if it is an ordered sequence and not a string."""
+    if isinstance(values, (str, bytes)):
+        raise InvalidArgument(
+            f"{name}={values!r} is a string, not a sequence of values: "
+            f"pass a sequence, e.g. {name}={example!r}"
+        )
+    if not isinstance(values, Sequence):
+        raise InvalidArgument(
+            f"{name}={values!r} must be a sequence such as a tuple, not {type(values).__name__}"
+            " (its order decides what examples shrink towards)"
+        )
+    return tuple(values)
+
+
+def _check_choices(name: str, values: object, allowed: Sequence[str]) -> tuple[str, ...]:
+    example = (values,) if isinstance(values, str) and values in allowed else allowed[:1]
+    choices = _check_sequence(name, values, example=tuple(example))
+    if not choices:
         raise InvalidArgument(f"{name} must not be empty")
-    for value in values:
-        if value not in allowed:
+    for value in choices:
+        if not (isinstance(value, str) and value in allowed):
             raise InvalidArgument(f"{name} contains {value!r}; allowed: {list(allowed)}")
+    return choices
 
 
-def _flags(name: str, value: bool | None) -> st.SearchStrategy[bool]:
+def _check_dtype(name: str, dtype: object) -> str:
+    if not (isinstance(dtype, str) and dtype in FLOAT_DTYPES):
+        raise InvalidArgument(f"{name}={dtype!r} is not one of {list(FLOAT_DTYPES)}")
+    return dtype
+
+
+def _check_numbers(
+    name: str,
+    values: object,
+    *,
+    example: tuple[float, ...],
+    rule: str,
+    valid: Callable[[float], bool],
+) -> tuple[float, ...]:
+    numbers = _check_sequence(name, values, example=example)
+    for value in numbers:
+        if isinstance(value, bool) or not isinstance(value, Real) or not valid(float(value)):
+            raise InvalidArgument(f"{name} contains {value!r}; each must be a number {rule}")
+    return tuple(float(value) for value in numbers)
+
+
+def _check_strategy(name: str, value: object) -> None:
+    if value is not None and not isinstance(value, st.SearchStrategy):
+        raise InvalidArgument(f"{name}={value!r} must be a Hypothesis strategy or None")
+
+
+def _check_config(config: object) -> RNNConfig:
+    if not isinstance(config, RNNConfig):
+        raise InvalidArgument(f"config={config!r} must be an RNNConfig")
+    return config
+
+
+def _flags(name: str, value: object) -> st.SearchStrategy[bool]:
     if value is None:
         return st.booleans()
     if not isinstance(value, bool):
@@ -76,27 +210,140 @@ def _flags(name: str, value: bool | None) -> st.SearchStrategy[bool]:
     return st.just(value)
 
 
-def mostly_small(max_value: int, *, typical: int, min_value: int = 1) -> st.SearchStrategy[int]:
-    """Integers in ``[min_value, max_value]``, three times in four at most ``typical``.
+# -- sizes ----------------------------------------------------------------------------------
 
-    Shrinks towards ``min_value``. Keeps most examples cheap while still reaching the
-    large sizes where blocking and vectorisation bugs live.
 
-    >>> mostly_small(64, typical=8).example() <= 64
-    True
-    """
-    _check_bound("min_value", min_value, 0)
-    _check_bound("max_value", max_value, min_value)
-    small = st.integers(min_value, max(min_value, min(typical, max_value)))
+def _mostly_small(min_value: int, max_value: int, typical: int) -> st.SearchStrategy[int]:
+    small = st.integers(min_value, min(max_value, max(typical, min_value)))
     if typical >= max_value:
         return small
     return st.one_of(small, small, small, st.integers(min_value, max_value))
 
 
+def _sizes(
+    min_name: str,
+    min_value: int,
+    max_name: str,
+    max_value: int,
+    *,
+    at_least: int,
+    typical: int,
+) -> st.SearchStrategy[int]:
+    low, high = _check_range(min_name, min_value, max_name, max_value, at_least=at_least)
+    return _mostly_small(low, high, _check_int("typical", typical, at_least=0))
+
+
+@_defines_strategy
+def mostly_small(max_value: int, *, typical: int, min_value: int = 1) -> st.SearchStrategy[int]:
+    """Integers in ``[min_value, max_value]``, three times in four at most ``typical``.
+
+    When ``min_value`` exceeds ``typical``, three times in four exactly ``min_value``.
+    Shrinks towards ``min_value``. Keeps most examples cheap while still reaching the
+    large sizes where blocking and vectorisation bugs live.
+
+    >>> mostly_small(64, typical=8).example() <= 64
+    True
+    >>> mostly_small(64, typical=8, min_value=4)
+    mostly_small(64, typical=8, min_value=4)
+    """
+    return _sizes("min_value", min_value, "max_value", max_value, at_least=0, typical=typical)
+
+
+@_defines_strategy
+def sequence_lengths(
+    *, min_len: int = 1, max_len: int = 64, typical: int = 12
+) -> st.SearchStrategy[int]:
+    """Sequence lengths in ``[min_len, max_len]``, mostly at most ``typical``.
+
+    Shrinks towards ``min_len``.
+
+    >>> 2 <= sequence_lengths(min_len=2, max_len=5).example() <= 5
+    True
+    """
+    return _sizes("min_len", min_len, "max_len", max_len, at_least=1, typical=typical)
+
+
+@st.composite
+def _batches(
+    draw: st.DrawFn, sizes: st.SearchStrategy[int], specials: tuple[int | None, ...]
+) -> int | None:
+    # A sized batch is picked twice as often as each of 0 and None. The pick comes first
+    # and the size is drawn every time, even for 0 and None, so that every example makes
+    # the same number of choices: Hypothesis counts fewer choices as simpler, and would
+    # otherwise shrink towards 0 and None rather than towards min_size.
+    pick = draw(st.sampled_from(range(2 + len(specials))))
+    size = draw(sizes)
+    return size if pick < 2 else specials[pick - 2]
+
+
+@_defines_strategy
+def batch_sizes(
+    *,
+    min_size: int = 1,
+    max_size: int = 16,
+    allow_unbatched: bool = True,
+    allow_empty: bool = True,
+) -> st.SearchStrategy[int | None]:
+    """Batch sizes: ``min_size..max_size``, plus ``0`` (an empty batch) and ``None`` (unbatched).
+
+    ``min_size`` and ``max_size`` bound the non-empty batches, mostly at most 5;
+    ``allow_empty`` adds 0 and ``allow_unbatched`` adds ``None`` (2-D input), each half
+    as often as a sized batch. Shrinks towards ``min_size``; 0 and ``None`` remain in a
+    minimal example only when it needs them.
+
+    >>> batch_sizes(min_size=2, allow_unbatched=False, allow_empty=False).example() >= 2
+    True
+    >>> batch_sizes(min_size=2, allow_unbatched=False, allow_empty=False)
+    batch_sizes(min_size=2, allow_unbatched=False, allow_empty=False)
+    """
+    sizes = _sizes("min_size", min_size, "max_size", max_size, at_least=1, typical=5)
+    specials: tuple[int | None, ...] = ()
+    if _check_bool("allow_empty", allow_empty):
+        specials += (0,)
+    if _check_bool("allow_unbatched", allow_unbatched):
+        specials += (None,)
+    return _batches(sizes, specials) if specials else sizes
+
+
+# -- configurations -------------------------------------------------------------------------
+
+
+@st.composite
+def _configs(
+    draw: st.DrawFn,
+    *,
+    layers: st.SearchStrategy[int],
+    dropouts: st.SearchStrategy[float] | None,
+    input_sizes: st.SearchStrategy[int],
+    hidden_sizes: st.SearchStrategy[int],
+    nonlinearities: st.SearchStrategy[Any],
+    biases: st.SearchStrategy[bool],
+    batch_firsts: st.SearchStrategy[bool],
+    directions: st.SearchStrategy[bool],
+) -> RNNConfig:
+    num_layers = draw(layers)
+    # nn.RNN warns about dropout on a single layer: there is no layer after it to drop to.
+    dropout = draw(dropouts) if num_layers > 1 and dropouts is not None else 0.0
+    return RNNConfig(
+        input_size=draw(input_sizes),
+        hidden_size=draw(hidden_sizes),
+        num_layers=num_layers,
+        nonlinearity=draw(nonlinearities),
+        bias=draw(biases),
+        batch_first=draw(batch_firsts),
+        dropout=dropout,
+        bidirectional=draw(directions),
+    )
+
+
+@_defines_strategy
 def rnn_configs(
     *,
+    min_input_size: int = 1,
     max_input_size: int = 64,
+    min_hidden_size: int = 1,
     max_hidden_size: int = 80,
+    min_layers: int = 1,
     max_layers: int = 3,
     nonlinearities: Sequence[str] = ("tanh", "relu"),
     bias: bool | None = None,
@@ -104,49 +351,64 @@ def rnn_configs(
     bidirectional: bool | None = None,
     dropouts: Sequence[float] = (0.0, 0.5),
 ) -> st.SearchStrategy[RNNConfig]:
-    """Draw :class:`RNNConfig` values within the given bounds.
+    """Valid nn.RNN configurations (:class:`RNNConfig`) within the given bounds.
 
-    Sizes are mostly small (input <= 8, hidden <= 16, layers 1-2) and sometimes reach the
+    Sizes lie within their ``min_*``/``max_*`` bounds, mostly small (input <= 8, hidden
+    <= 16, layers <= 2, or the minimum where that is larger) and sometimes reaching the
     maxima. ``bias``, ``batch_first`` and ``bidirectional`` are fixed when given and
-    drawn when ``None``. Dropout is drawn from ``dropouts`` only for ``num_layers > 1``
-    (nn.RNN warns otherwise). Shrinks towards ``RNNConfig(1, 1)`` with tanh, bias on,
-    sequence-first, unidirectional, no dropout.
+    drawn when ``None``. ``nonlinearity`` is drawn from ``nonlinearities``. Dropout is
+    drawn from ``dropouts`` only for ``num_layers > 1`` (nn.RNN warns otherwise), and is
+    0.0 when ``dropouts`` is empty.
 
-    >>> cfg = rnn_configs(max_layers=1, bidirectional=True).example()
-    >>> (cfg.num_layers, cfg.bidirectional)
-    (1, True)
+    Shrinks towards the smallest config the arguments allow: the minimum sizes, the first
+    nonlinearity, bias on, sequence-first, unidirectional, the smallest dropout; with the
+    defaults, ``RNNConfig(1, 1)``.
+
+    Combine with ``|`` rather than filter: the configs whose outputs are causal (one
+    layer in either direction, or several forwards only) are
+    ``rnn_configs(max_layers=1) | rnn_configs(min_layers=2, bidirectional=False)``.
+
+    >>> cfg = rnn_configs(min_layers=2, bidirectional=True).example()
+    >>> (cfg.num_layers >= 2, cfg.bidirectional)
+    (True, True)
+    >>> rnn_configs(min_layers=3, max_layers=2)
+    Traceback (most recent call last):
+    ...
+    hypothesis.errors.InvalidArgument: min_layers=3 must be <= max_layers=2
     """
-    _check_bound("max_input_size", max_input_size, 1)
-    _check_bound("max_hidden_size", max_hidden_size, 1)
-    _check_bound("max_layers", max_layers, 1)
-    _check_choices("nonlinearities", nonlinearities, ("tanh", "relu"))
-    for p in dropouts:
-        if not 0.0 <= p <= 1.0:
-            raise InvalidArgument(f"dropouts contains {p!r}; each must be in [0, 1]")
-
+    input_sizes = _sizes(
+        "min_input_size", min_input_size, "max_input_size", max_input_size, at_least=1, typical=8
+    )
+    hidden_sizes = _sizes(
+        "min_hidden_size",
+        min_hidden_size,
+        "max_hidden_size",
+        max_hidden_size,
+        at_least=1,
+        typical=16,
+    )
+    layers = _sizes("min_layers", min_layers, "max_layers", max_layers, at_least=1, typical=2)
+    choices = _check_choices("nonlinearities", nonlinearities, NONLINEARITIES)
+    dropout_values = _check_numbers(
+        "dropouts", dropouts, example=(0.0, 0.5), rule="in [0, 1]", valid=lambda p: 0 <= p <= 1
+    )
     # Drawn as "no bias?" so that it shrinks to nn.RNN's default, bias=True.
     biases = (
         st.booleans().map(lambda no_bias: not no_bias) if bias is None else _flags("bias", bias)
     )
+    return _configs(
+        layers=layers,
+        dropouts=st.sampled_from(sorted(dropout_values)) if dropout_values else None,
+        input_sizes=input_sizes,
+        hidden_sizes=hidden_sizes,
+        nonlinearities=st.sampled_from(choices),
+        biases=biases,
+        batch_firsts=_flags("batch_first", batch_first),
+        directions=_flags("bidirectional", bidirectional),
+    )
 
-    @st.composite
-    def draw_config(draw: st.DrawFn) -> RNNConfig:
-        num_layers = draw(mostly_small(max_layers, typical=2))
-        dropout = 0.0
-        if num_layers > 1 and dropouts:
-            dropout = draw(st.sampled_from(sorted(dropouts)))
-        return RNNConfig(
-            input_size=draw(mostly_small(max_input_size, typical=8)),
-            hidden_size=draw(mostly_small(max_hidden_size, typical=16)),
-            num_layers=num_layers,
-            nonlinearity=draw(st.sampled_from(list(nonlinearities))),
-            bias=draw(biases),
-            batch_first=draw(_flags("batch_first", batch_first)),
-            dropout=dropout,
-            bidirectional=draw(_flags("bidirectional", bidirectional)),
-        )
 
-    return draw_config()
+# -- values ---------------------------------------------------------------------------------
 
 
 def round_to_dtype(values: Any, dtype: str) -> Array:
@@ -158,7 +420,7 @@ def round_to_dtype(values: Any, dtype: str) -> Array:
     >>> float(round_to_dtype(np.array(1 + 2**-12), "bfloat16")[()])
     1.0
     """
-    _check_choices("dtype", [dtype], FLOAT_DTYPES)
+    _check_dtype("dtype", dtype)
     array = np.asarray(values, dtype=np.float64)
     if dtype == "bfloat16":
         bits = array.astype(np.float32).view(np.uint32).astype(np.uint64)
@@ -169,6 +431,40 @@ def round_to_dtype(values: Any, dtype: str) -> Array:
     return array.astype(dtype).astype(np.float64)
 
 
+@st.composite
+def _scaled(
+    draw: st.DrawFn,
+    base: st.SearchStrategy[Array],
+    *,
+    shape: tuple[int, ...],
+    dtype: str,
+    magnitudes: tuple[float, ...],
+) -> Array:
+    values = draw(base)
+    if draw(st.booleans()):
+        seed = draw(st.integers(0, 2**32 - 1))
+        values = values + np.random.default_rng(seed).uniform(-1.0, 1.0, shape)
+    scale = draw(st.sampled_from(magnitudes))
+    return round_to_dtype(scale * values, dtype)
+
+
+def _float_arrays(
+    shape: tuple[int, ...], dtype: str, magnitudes: tuple[float, ...]
+) -> st.SearchStrategy[Array]:
+    elements = st.floats(-1.0, 1.0, width=32 if dtype != "float64" else 64)
+    base = xnp.arrays(np.float64, shape, elements=elements)
+    return _scaled(base, shape=shape, dtype=dtype, magnitudes=magnitudes)
+
+
+def _check_shape(shape: object) -> tuple[int, ...]:
+    if not isinstance(shape, (tuple, list)) or not all(
+        isinstance(side, int) and not isinstance(side, bool) and side >= 0 for side in shape
+    ):
+        raise InvalidArgument(f"shape={shape!r} must be a tuple of non-negative ints")
+    return tuple(shape)
+
+
+@_defines_strategy
 def float_arrays(
     shape: tuple[int, ...],
     *,
@@ -179,43 +475,29 @@ def float_arrays(
 
     A ``hypothesis.extra.numpy`` array in [-1, 1] (a fill value plus a sparse set of
     distinct elements), plus, optionally, dense uniform noise from a drawn seed, all
-    scaled by a magnitude from ``magnitudes``. Shrinks towards all-zero arrays at
-    magnitude ``magnitudes[0]`` without noise; the minimal failing input is then a
-    constant array with a few distinguished elements.
+    scaled by a magnitude from ``magnitudes`` (finite, positive). Shrinks towards
+    all-zero arrays at magnitude ``magnitudes[0]`` without noise; the minimal failing
+    input is then a constant array with a few distinguished elements.
 
     >>> float_arrays((2, 3)).example().shape
     (2, 3)
+    >>> float_arrays((2, 3), dtype="float64")
+    float_arrays((2, 3), dtype='float64')
     """
-    _check_choices("dtype", [dtype], FLOAT_DTYPES)
-    if not magnitudes:
+    sides, name = _check_shape(shape), _check_dtype("dtype", dtype)
+    scales = _check_numbers(
+        "magnitudes",
+        magnitudes,
+        example=MAGNITUDES,
+        rule="that is finite and positive",
+        valid=lambda m: 0 < m < math.inf,
+    )
+    if not scales:
         raise InvalidArgument("magnitudes must not be empty")
-    elements = st.floats(-1.0, 1.0, width=32 if dtype != "float64" else 64)
-
-    @st.composite
-    def draw_array(draw: st.DrawFn) -> Array:
-        base = draw(xnp.arrays(np.float64, shape, elements=elements))
-        if draw(st.booleans()):
-            seed = draw(st.integers(0, 2**32 - 1))
-            base = base + np.random.default_rng(seed).uniform(-1.0, 1.0, shape)
-        scale = draw(st.sampled_from(list(magnitudes)))
-        return round_to_dtype(scale * base, dtype)
-
-    return draw_array()
+    return _float_arrays(sides, name, scales)
 
 
-def rnn_parameters(
-    config: RNNConfig, *, dtype: str = "float32"
-) -> st.SearchStrategy[dict[str, Array]]:
-    """Weights for ``config`` drawn from nn.RNN's U(-1/sqrt(H), 1/sqrt(H)), rounded to dtype.
-
-    Values come from a NumPy generator seeded by a drawn integer (dense weights would
-    overflow Hypothesis' example budget); shrinks towards seed 0. Keys are in nn.RNN's
-    registration order.
-
-    >>> sorted(rnn_parameters(RNNConfig(2, 3, bias=False)).example())
-    ['weight_hh_l0', 'weight_ih_l0']
-    """
-    _check_choices("dtype", [dtype], FLOAT_DTYPES)
+def _parameters(config: RNNConfig, dtype: str) -> st.SearchStrategy[dict[str, Array]]:
     bound = 1.0 / math.sqrt(config.hidden_size)
 
     def build(seed: int) -> dict[str, Array]:
@@ -228,28 +510,30 @@ def rnn_parameters(
     return st.integers(0, 2**32 - 1).map(build)
 
 
-def sequence_lengths(*, max_len: int = 64, typical: int = 12) -> st.SearchStrategy[int]:
-    """Sequence lengths in [1, max_len], mostly at most ``typical``; shrinks towards 1."""
-    _check_bound("max_len", max_len, 1)
-    return mostly_small(max_len, typical=typical)
+@_defines_strategy
+def rnn_parameters(
+    config: RNNConfig, *, dtype: str = "float32"
+) -> st.SearchStrategy[dict[str, Array]]:
+    """Weights for ``config`` drawn from nn.RNN's U(-1/sqrt(H), 1/sqrt(H)), rounded to dtype.
 
+    Values come from a NumPy generator seeded by a drawn integer (dense weights would
+    overflow Hypothesis' example budget); shrinks towards seed 0. Keys are in nn.RNN's
+    registration order.
 
-def batch_sizes(
-    *, max_size: int = 16, allow_unbatched: bool = True, allow_empty: bool = True
-) -> st.SearchStrategy[int | None]:
-    """Batch sizes: ``None`` for unbatched 2-D input, 0 for an empty batch, else 1..max_size.
-
-    Mostly at most 5, sometimes up to ``max_size``; shrinks towards 1.
+    >>> sorted(rnn_parameters(RNNConfig(2, 3, bias=False)).example())
+    ['weight_hh_l0', 'weight_ih_l0']
     """
-    _check_bound("max_size", max_size, 1)
-    sizes: st.SearchStrategy[int | None] = mostly_small(max_size, typical=5)
-    if allow_empty:
-        sizes = sizes | st.just(0)
-    if allow_unbatched:
-        sizes = sizes | st.none()
-    return sizes
+    return _parameters(_check_config(config), _check_dtype("dtype", dtype))
 
 
+def _hidden_states(
+    config: RNNConfig, batch_size: int | None, dtype: str, allow_none: bool
+) -> st.SearchStrategy[Array | None]:
+    states = _float_arrays(config.hidden_shape(batch_size), dtype, (1.0, 0.5))
+    return (st.none() | states) if allow_none else states
+
+
+@_defines_strategy
 def hidden_states(
     config: RNNConfig,
     batch_size: int | None,
@@ -257,22 +541,69 @@ def hidden_states(
     dtype: str = "float32",
     allow_none: bool = True,
 ) -> st.SearchStrategy[Array | None]:
-    """Initial states ``h_0`` of shape (D * num_layers, [N,] H) in [-1, 1], or ``None``.
+    """Initial states ``h_0`` of shape (D * num_layers, [N,] H), or ``None``.
 
-    ``None`` (nn.RNN's zeros) comes first and is what it shrinks towards.
+    ``batch_size`` is ``None`` for unbatched input. The arrays are :func:`float_arrays`
+    at magnitude 1 or 0.5, so within [-2, 2], and shrink as theirs do. ``None`` (nn.RNN's
+    zeros) comes first and is what it shrinks towards.
+
+    >>> hidden_states(RNNConfig(2, 3, num_layers=2), 4, allow_none=False).example().shape
+    (2, 4, 3)
     """
-    states = float_arrays(config.hidden_shape(batch_size), dtype=dtype, magnitudes=(1.0, 0.5))
-    return (st.none() | states) if allow_none else states
+    if batch_size is not None:
+        _check_int("batch_size", batch_size, at_least=0)
+    return _hidden_states(
+        _check_config(config),
+        batch_size,
+        _check_dtype("dtype", dtype),
+        _check_bool("allow_none", allow_none),
+    )
 
 
+@_defines_strategy
 def memory_layouts() -> st.SearchStrategy[MemoryLayout]:
     """How tensors are laid out in memory: contiguous, a transposed view, or strided.
 
     Shrinks towards contiguous. The values never change, only the strides.
+
+    >>> memory_layouts()
+    memory_layouts()
     """
     return st.sampled_from(MEMORY_LAYOUTS)
 
 
+# -- complete cases -------------------------------------------------------------------------
+
+
+@st.composite
+def _cases(
+    draw: st.DrawFn,
+    *,
+    configs: st.SearchStrategy[RNNConfig],
+    dtypes: st.SearchStrategy[str],
+    seq_lens: st.SearchStrategy[int],
+    batches: st.SearchStrategy[int | None],
+    allow_none_hx: bool,
+    layouts: st.SearchStrategy[MemoryLayout],
+) -> RNNCase:
+    config = draw(configs)
+    dtype = draw(dtypes)
+    seq_len = draw(seq_lens)
+    batch_size = draw(batches)
+    shape = config.input_shape(seq_len, batch_size)
+    return RNNCase(
+        config=config,
+        dtype=dtype,
+        seq_len=seq_len,
+        batch_size=batch_size,
+        input=draw(_float_arrays(shape, dtype, MAGNITUDES)),
+        hx=draw(_hidden_states(config, batch_size, dtype, allow_none_hx)),
+        params=draw(_parameters(config, dtype)),
+        memory_layout=draw(layouts),
+    )
+
+
+@_defines_strategy
 def rnn_cases(
     *,
     configs: st.SearchStrategy[RNNConfig] | None = None,
@@ -284,35 +615,31 @@ def rnn_cases(
 ) -> st.SearchStrategy[RNNCase]:
     """Complete :class:`RNNCase` values: config, then dtype, sizes, input, hx, weights.
 
-    Each part shrinks as its own strategy does, so a minimal failure has the smallest
-    config, shortest sequence, smallest batch and simplest values that still fail.
+    ``configs``, ``seq_lens``, ``batches`` and ``layouts`` default to :func:`rnn_configs`,
+    :func:`sequence_lengths` and :func:`batch_sizes` with their defaults, and contiguous
+    tensors. The dtype is drawn from ``dtypes``; ``h_0`` may be ``None`` if
+    ``allow_none_hx``. Each part shrinks as its own strategy does (the dtype towards
+    ``dtypes[0]``), so a minimal failure has the smallest config, shortest sequence,
+    smallest batch and simplest values that still fail.
 
     >>> case = rnn_cases(dtypes=("float64",)).example()
     >>> case.params.keys() == set(case.config.parameter_names())
     True
+    >>> rnn_cases(configs=rnn_configs(max_layers=1), dtypes=("float64",))
+    rnn_cases(configs=rnn_configs(max_layers=1), dtypes=('float64',))
     """
-    _check_choices("dtypes", dtypes, FLOAT_DTYPES)
-    configs = rnn_configs() if configs is None else configs
-    seq_lens = sequence_lengths() if seq_lens is None else seq_lens
-    batches = batch_sizes() if batches is None else batches
-    layouts = st.just("contiguous") if layouts is None else layouts
-
-    @st.composite
-    def draw_case(draw: st.DrawFn) -> RNNCase:
-        config = draw(configs)
-        dtype = draw(st.sampled_from(list(dtypes)))
-        seq_len = draw(seq_lens)
-        batch_size = draw(batches)
-        shape = config.input_shape(seq_len, batch_size)
-        return RNNCase(
-            config=config,
-            dtype=dtype,
-            seq_len=seq_len,
-            batch_size=batch_size,
-            input=draw(float_arrays(shape, dtype=dtype)),
-            hx=draw(hidden_states(config, batch_size, dtype=dtype, allow_none=allow_none_hx)),
-            params=draw(rnn_parameters(config, dtype=dtype)),
-            memory_layout=draw(layouts),
-        )
-
-    return draw_case()
+    for name, value in [
+        ("configs", configs),
+        ("seq_lens", seq_lens),
+        ("batches", batches),
+        ("layouts", layouts),
+    ]:
+        _check_strategy(name, value)
+    return _cases(
+        configs=rnn_configs() if configs is None else configs,
+        dtypes=st.sampled_from(_check_choices("dtypes", dtypes, FLOAT_DTYPES)),
+        seq_lens=sequence_lengths() if seq_lens is None else seq_lens,
+        batches=batch_sizes() if batches is None else batches,
+        allow_none_hx=_check_bool("allow_none_hx", allow_none_hx),
+        layouts=st.just("contiguous") if layouts is None else layouts,
+    )

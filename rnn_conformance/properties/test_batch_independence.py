@@ -20,7 +20,7 @@ from rnn_conformance.harness import (
 )
 from rnn_conformance.strategies import batch_sizes, rnn_cases
 
-several = batch_sizes(allow_unbatched=False, allow_empty=False).filter(lambda n: n >= 2)
+several = batch_sizes(min_size=2, allow_unbatched=False, allow_empty=False)
 
 
 def _select(case, run_or_arrays, order):

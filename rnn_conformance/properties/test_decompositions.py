@@ -15,6 +15,7 @@ fault.
 import numpy as np
 from hypothesis import given
 
+from rnn_conformance.cases import RNNCase
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.harness import (
     Expected,
@@ -31,13 +32,13 @@ from rnn_conformance.harness import (
     run_target,
     time_axis,
 )
-from rnn_conformance.strategies import RNNCase, batch_sizes, rnn_cases, rnn_configs
+from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
 from rnn_conformance.tolerances import ToleranceError, assert_within
 
 non_empty = batch_sizes(allow_empty=False)
 
 
-@given(case=rnn_cases(configs=rnn_configs().filter(lambda c: c.num_layers > 1), batches=non_empty))
+@given(case=rnn_cases(configs=rnn_configs(min_layers=2), batches=non_empty))
 def test_stacked_layers_equal_chained_single_layers(suite, device, case):
     observe(suite, case, device)
     whole = run_target(suite, case, device)

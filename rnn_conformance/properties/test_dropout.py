@@ -25,6 +25,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rnn_conformance.cases import RNNCase
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.harness import (
     build_module,
@@ -38,14 +39,14 @@ from rnn_conformance.harness import (
     to_tensor,
 )
 from rnn_conformance.reference import as_float64, rnn_forward_trace
-from rnn_conformance.strategies import RNNCase, batch_sizes, rnn_cases, rnn_configs
+from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
 from rnn_conformance.tolerances import assert_within, forward_error_bounds
 
 FALSE_ALARM_PER_EXAMPLE = 1e-8
 non_empty = batch_sizes(allow_empty=False)
 
 
-@given(case=rnn_cases(configs=rnn_configs(dropouts=(0.5, 1.0)).filter(lambda c: c.num_layers > 1)))
+@given(case=rnn_cases(configs=rnn_configs(min_layers=2, dropouts=(0.5, 1.0))))
 def test_eval_mode_ignores_dropout(suite, device, case):
     observe(suite, case, device)
     compare_with_reference(suite, case, device, run_target(suite, case, device))
@@ -170,7 +171,7 @@ def _upper_layers_on_zeros(case, precision):
 @pytest.mark.rnn_requires("training_dropout")
 @given(
     case=rnn_cases(
-        configs=rnn_configs(dropouts=(1.0,)).filter(lambda c: c.num_layers > 1),
+        configs=rnn_configs(min_layers=2, dropouts=(1.0,)),
         batches=non_empty,
     )
 )
