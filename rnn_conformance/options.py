@@ -7,12 +7,19 @@ and the runner ``--<key>``. Help texts and defaults come from this table for bot
 user actually typed (``--impl``, ``--rnn-impl`` or ``$RNN_CONFORMANCE_IMPL``).
 
 This module imports nothing heavy: the plugin loads it in every pytest session of an
-environment where the suite is installed.
+environment where the suite is installed. So it does not import the family registry
+(:mod:`rnn_conformance.families`, which needs NumPy): the default targets are the selected
+family's torch classes, derived by :mod:`rnn_conformance.session`, and the names
+``DEFAULT_TARGET`` and ``DEFAULT_CELL_TARGET`` (the default family's) are derived from the
+registry when first used.
 
 >>> OPTIONS["impl"].pytest_name, OPTIONS["impl"].runner_name
 ('--rnn-impl', '--impl')
 >>> collect({"device": "cuda"}, style="runner", environ={})["device"]
 Setting(value='cuda', source='--device')
+>>> from rnn_conformance.options import DEFAULT_CELL_TARGET, DEFAULT_TARGET
+>>> DEFAULT_TARGET, DEFAULT_CELL_TARGET
+('torch.nn:RNN', 'torch.nn:RNNCell')
 """
 
 from __future__ import annotations
@@ -22,8 +29,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = [
-    "DEFAULT_CELL_TARGET",
-    "DEFAULT_TARGET",
+    "DEFAULT_CELL_TARGET",  # noqa: F822 (provided by the module's __getattr__)
+    "DEFAULT_FAMILY",
+    "DEFAULT_TARGET",  # noqa: F822 (provided by the module's __getattr__)
     "OPTIONS",
     "SPELLING_ENV",
     "Option",
@@ -35,8 +43,20 @@ __all__ = [
 SPELLING_ENV = "RNN_CONFORMANCE_SPELLING"
 """Set to ``runner`` by the runner, so that messages name the options as typed there."""
 
-DEFAULT_TARGET = "torch.nn:RNN"
-DEFAULT_CELL_TARGET = "torch.nn:RNNCell"
+DEFAULT_FAMILY = "rnn"
+"""The ``--rnn-family`` default; equal to :data:`rnn_conformance.families.DEFAULT_FAMILY`."""
+
+
+def __getattr__(name: str) -> Any:
+    # DEFAULT_TARGET and DEFAULT_CELL_TARGET: the default family's torch module and cell,
+    # from the registry, imported only when these names are used (never by the plugin).
+    roles = {"DEFAULT_TARGET": "module_target", "DEFAULT_CELL_TARGET": "cell_target"}
+    if name in roles:
+        from rnn_conformance.families import FAMILIES
+
+        return getattr(FAMILIES[DEFAULT_FAMILY], roles[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 Style = Literal["pytest", "runner"]
 
@@ -99,18 +119,28 @@ OPTIONS: dict[str, Option] = {
     option.key: option
     for option in (
         Option(
+            "family",
+            "recurrent family to check (rnn-conformance --help lists them); its torch "
+            "module and cell are the default targets",
+            DEFAULT_FAMILY,
+            "FAMILY",
+            env="RNN_CONFORMANCE_FAMILY",
+        ),
+        Option(
             "impl",
-            "RNN implementation under test, as module:attr",
-            DEFAULT_TARGET,
+            "implementation under test, as module:attr",
+            None,
             "MODULE:ATTR",
             env="RNN_CONFORMANCE_IMPL",
+            default_text="the family's torch module, torch.nn:RNN for rnn",
         ),
         Option(
             "cell_impl",
-            "RNNCell implementation under test, as module:attr",
-            DEFAULT_CELL_TARGET,
+            "cell implementation under test, as module:attr",
+            None,
             "MODULE:ATTR",
             env="RNN_CONFORMANCE_CELL_IMPL",
+            default_text="the family's torch cell, torch.nn:RNNCell for rnn",
         ),
         Option(
             "device",
@@ -138,6 +168,15 @@ OPTIONS: dict[str, Option] = {
             "file of property node ids (or substrings), one per line, to skip",
             None,
             "FILE",
+        ),
+        Option(
+            "xfails",
+            "file of known failures, one per line: a property node id (or substring), "
+            "optional [device=...] and [dtype=...] scopes, and '# reason'; each is "
+            "xfailed strictly, so that a fix fails the run",
+            None,
+            "FILE",
+            env="RNN_CONFORMANCE_XFAILS",
         ),
         Option(
             "activation_error",

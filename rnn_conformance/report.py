@@ -5,6 +5,9 @@ per device (xdist workers' reports included) from the structured facts the suite
 attach to each report (:mod:`rnn_conformance.session_hooks`): for a failure its message,
 the minimal example, the frame of the target where it raised, the ``@reproduce_failure``
 decorator when Hypothesis offered one, and a command that reruns exactly that property.
+A known failure of the xfails file (:mod:`rnn_conformance.xfails`) that failed is its own
+verdict, ``xfailed``, with its reason and the message it failed with; one that passed is
+a failure (strict XPASS) whose message says that the known failure no longer fails.
 Nothing is read from pytest's or Hypothesis' printed text. :func:`conformance_matrix`
 renders one row per property and one column per selected device; :func:`write_reports`
 writes ``report.json`` and ``report.md``, which state the same run facts as the console.
@@ -36,6 +39,8 @@ __all__ = [
     "ReportCollector",
     "RunInfo",
     "conformance_matrix",
+    "known_failures",
+    "known_reason",
     "markdown_report",
     "short_reason",
     "summary_counts",
@@ -74,6 +79,10 @@ class PropertyResult:
     duration_s: float = 0.0
     nodeid: str = ""
     failure: Failure | None = None
+    known_failure: list[dict[str, str]] = field(default_factory=list)
+    """The xfails file's entries for this property here (``where``, ``entry``, ``reason``)."""
+    observed: str = ""
+    """For an xfailed verdict: the message the known failure failed with."""
 
     @property
     def row(self) -> str:
@@ -104,6 +113,7 @@ class ReportCollector:
         self.results: dict[str, PropertyResult] = {}
         self.rerun_prefix = rerun_prefix or ["python", "-m", "pytest"]
         self.facts: Any = None
+        self.warnings: list[str] = []
 
     def pytest_configure(self, config: pytest.Config) -> None:
         """Keep the run's resolved settings (:class:`rnn_conformance.session.RunFacts`)."""
@@ -129,8 +139,13 @@ class ReportCollector:
             outcome=report.outcome,
             duration_s=round(report.duration, 3),
             nodeid=report.nodeid,
+            known_failure=list(facts.get("rnn_known_failure") or []),
         )
-        if report.skipped:
+        if report.skipped and hasattr(report, "wasxfail"):
+            result.outcome = "xfailed"
+            result.reason = known_reason(result.known_failure) or str(report.wasxfail)
+            result.observed = str(facts.get("rnn_xfailed", ""))
+        elif report.skipped:
             result.reason = str(facts.get("rnn_skip_reason", ""))
         elif report.failed:
             details = facts.get("rnn_failure") or {}
@@ -150,6 +165,21 @@ class ReportCollector:
         previous = self.results.get(report.nodeid)
         if previous is None or previous.outcome == "passed" or result.outcome == "failed":
             self.results[report.nodeid] = result
+
+    def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str) -> None:
+        """Keep the suite's warnings about its skips and xfails files for the report."""
+        text = str(warning_message.message)
+        if text.startswith(("skips file", "xfails file")) and text not in self.warnings:
+            self.warnings.append(text)
+
+
+def known_reason(known: list[dict[str, str]]) -> str:
+    """The reasons of the xfails entries that apply, for tables and lists.
+
+    >>> known_reason([{"where": "x.txt:3", "entry": "test_a", "reason": "bug 7"}])
+    'bug 7'
+    """
+    return "; ".join(entry["reason"] for entry in known)
 
 
 CELL = {"passed": "pass", "failed": "**FAIL**", "skipped": "skipped"}
@@ -173,6 +203,10 @@ def _cell(result: PropertyResult | None) -> str:
         return ""
     if result.outcome == "skipped":
         return f"skipped ({short_reason(result.reason)})"
+    if result.outcome == "xfailed":
+        return f"xfail ({short_reason(result.reason)})"
+    if result.outcome == "failed" and result.known_failure:
+        return "**FAIL** (XPASS: known failure passed)"
     return CELL[result.outcome]
 
 
@@ -208,6 +242,22 @@ def skip_reasons(results: list[PropertyResult]) -> list[str]:
     ]
 
 
+def known_failures(results: list[PropertyResult]) -> list[str]:
+    """One line per xfailed verdict: its reason, where it is listed, and how it failed."""
+    lines = []
+    for r in sorted(results, key=lambda r: r.nodeid):
+        if r.outcome != "xfailed":
+            continue
+        listed = ", ".join(f"{entry['where']} {entry['entry']!r}" for entry in r.known_failure)
+        line = f"{r.row} on {r.device or 'across devices'}: {r.reason}"
+        if listed:
+            line += f" (listed in {listed})"
+        if r.observed:
+            line += f"; fails with: {r.observed.splitlines()[0]}"
+        lines.append(line)
+    return lines
+
+
 @dataclass
 class RunInfo:
     """What was run (the same facts the console header shows) and how it ended."""
@@ -227,11 +277,15 @@ class RunInfo:
     interrupted: bool = False
     wall_time_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    family: str = ""
+    """The recurrent family checked (``--family``): ``rnn``."""
+    warnings: list[str] = field(default_factory=list)
+    """The suite's warnings about the skips and xfails files."""
 
 
 def summary_counts(results: list[PropertyResult]) -> dict[str, int]:
     """How many verdicts of each outcome."""
-    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    counts = {"passed": 0, "failed": 0, "xfailed": 0, "skipped": 0}
     for r in results:
         counts[r.outcome] = counts.get(r.outcome, 0) + 1
     return counts
@@ -240,9 +294,10 @@ def summary_counts(results: list[PropertyResult]) -> dict[str, int]:
 def summary_line(info: RunInfo, results: list[PropertyResult]) -> str:
     """Verdict counts, wall time and how the run ended."""
     counts = summary_counts(results)
+    xfailed = f"{counts['xfailed']} xfailed (known failures), " if counts["xfailed"] else ""
     line = (
-        f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped "
-        f"in {info.wall_time_s:.1f} s (exit code {info.exit_code})"
+        f"{counts['passed']} passed, {counts['failed']} failed, {xfailed}"
+        f"{counts['skipped']} skipped in {info.wall_time_s:.1f} s (exit code {info.exit_code})"
     )
     if info.interrupted:
         line += "; INTERRUPTED: the run was stopped before every property ran"
@@ -266,6 +321,11 @@ def markdown_report(info: RunInfo, results: list[PropertyResult]) -> str:
     skipped = skip_reasons(results)
     if skipped:
         lines += ["", "## Skipped", ""] + [f"- {line}" for line in skipped]
+    known = known_failures(results)
+    if known:
+        lines += ["", "## Known failures (xfailed)", ""] + [f"- {line}" for line in known]
+    if info.warnings:
+        lines += ["", "## Warnings", ""] + [f"- {line}" for line in info.warnings]
     failures = [r for r in results if r.failure is not None]
     if failures:
         lines += ["", "## Failures"]

@@ -5,16 +5,18 @@ Usage::
     rnn-conformance                                   # torch.nn.RNN on the CPU
     rnn-conformance --impl mypkg.rnn:MyRNN --device cuda --profile ci -n 2
     rnn-conformance --impl mypkg.rnn:MyRNN --unsupported autograd --report-dir out
+    rnn-conformance --family rnn --xfails known-failures.txt
     rnn-conformance -- -k gradients -x                # anything after -- goes to pytest
 
 A bad setting is a usage error (exit 4) that names the option as typed here and writes
-no report. It runs the properties in-process with pytest (plus
-pytest-xdist with ``-n``), prints pytest's progress, then a conformance matrix (one row
-per property, one column per device; pass, FAIL or skipped) with the full skip reasons,
-and writes ``report.json`` and ``report.md`` to ``--report-dir`` with the same run facts
-as the console header and, for each failure, the message, the minimal example, where the
-target raised and the command that reruns it. Ctrl-C stops the run and still writes a
-partial report that says so. The exit code is pytest's: 0 only if nothing failed.
+no report. It runs the properties in-process with pytest (plus pytest-xdist with ``-n``),
+prints pytest's progress, then a conformance matrix (one row per property, one column per
+device; pass, FAIL, xfail (a known failure of the ``--xfails`` file) or skipped) with the
+full skip and known-failure reasons, and writes ``report.json`` and ``report.md`` to
+``--report-dir`` with the same run facts as the console header and, for each failure, the
+message, the minimal example, where the target raised and the command that reruns it.
+Ctrl-C stops the run and still writes a partial report that says so. The exit code is
+pytest's: 0 only if nothing failed.
 """
 
 from __future__ import annotations
@@ -38,6 +40,28 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
 
+    def format_help(self) -> str:
+        # The families are listed only for --help: the registry imports NumPy, which a
+        # run should not load before pytest starts.
+        if self.epilog and _FAMILIES in self.epilog:
+            self.epilog = self.epilog.replace(_FAMILIES, families_help())
+        return super().format_help()
+
+
+_FAMILIES = "{recurrent families}"
+
+
+def families_help() -> str:
+    """The recurrent families ``--family`` selects, with their default targets."""
+    from rnn_conformance.families import DEFAULT_FAMILY, FAMILIES
+
+    lines = [
+        f"  {family.name:8} {family.title}: --impl {family.module_target}, "
+        f"--cell-impl {family.cell_target}" + (" (default)" if name == DEFAULT_FAMILY else "")
+        for name, family in FAMILIES.items()
+    ]
+    return "recurrent families (--family):\n" + "\n".join(lines)
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface of ``rnn-conformance``."""
@@ -48,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="rnn-conformance",
         description="Check an RNN implementation against torch.nn.RNN's semantics.",
-        epilog=f"capabilities a target may declare unsupported:\n{capabilities}\n\n"
-        "Arguments after '--' are passed to pytest unchanged.",
+        epilog=f"{_FAMILIES}\n\ncapabilities a target may declare unsupported:\n"
+        f"{capabilities}\n\nArguments after '--' are passed to pytest unchanged.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for option in OPTIONS.values():
@@ -122,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ReportCollector,
         RunInfo,
         conformance_matrix,
+        known_failures,
         skip_reasons,
         summary_line,
         write_reports,
@@ -166,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         exit_code=exit_code,
         interrupted=exit_code == INTERRUPTED,
         wall_time_s=round(wall_time, 3),
+        family=facts.family.name,
+        warnings=list(collector.warnings),
     )
     if results:
         print("\nrnn-conformance matrix\n")
@@ -173,6 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         skipped = skip_reasons(results)
         if skipped:
             print("\nskipped:\n" + "\n".join(f"  {line}" for line in skipped))
+        known = known_failures(results)
+        if known:
+            print("\nknown failures (xfailed):\n" + "\n".join(f"  {line}" for line in known))
     print(f"\n{summary_line(info, results)}")
     out = write_reports(args.report_dir, info, results)
     print(f"reports: {out / 'report.json'}, {out / 'report.md'}")

@@ -1,7 +1,10 @@
 """Turning a run's settings into what the properties use, for the plugin and the runner alike.
 
-:func:`resolve` imports the targets, validates capabilities, devices, the skips file and the
-declared precision, and returns :class:`RunFacts`. Any bad value raises :class:`UsageProblem`
+:func:`resolve` selects the recurrent family, imports the targets (by default the family's
+torch module and cell), validates capabilities, devices, the skips and xfails files and the
+declared precision, and returns :class:`RunFacts`. A target that is, or subclasses, the
+torch class of another family (or of the other role: a cell given as the module) is a usage
+error naming the option value that selects it. Any bad value raises :class:`UsageProblem`
 naming the option as the user spelled it, so the runner can refuse a bad run before pytest
 starts (and writes no report), and pytest reports the same problem as a usage error.
 :meth:`RunFacts.describe` is the one description of a run: the pytest header, the runner's
@@ -9,8 +12,8 @@ console and both report files print it.
 
 >>> from rnn_conformance.options import collect
 >>> facts = resolve(collect({}, style="runner", environ={}))
->>> facts.describe()["target"]
-'torch.nn:RNN (cell torch.nn:RNNCell)'
+>>> facts.describe()["family"], facts.describe()["target"]
+('rnn (nn.RNN)', 'torch.nn:RNN (cell torch.nn:RNNCell)')
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ from rnn_conformance.capabilities import (
     read_skips_file,
 )
 from rnn_conformance.devices import DeviceUnavailableError, TF32Policy, parse_devices
+from rnn_conformance.families import Family, family_named, family_of_torch_class
 from rnn_conformance.harness import Suite
-from rnn_conformance.options import Setting
+from rnn_conformance.options import OPTIONS, Setting
 from rnn_conformance.target import Target, TargetSpecError
+from rnn_conformance.target import resolve as resolve_spec
+from rnn_conformance.xfails import XfailEntry, XfailsFileError, read_xfails_file
 
 __all__ = ["RunFacts", "UsageProblem", "resolve", "versions"]
 
@@ -42,7 +48,7 @@ class UsageProblem(ValueError):
 
 @dataclass(frozen=True)
 class RunFacts:
-    """A resolved run: the suite the properties use, the devices, skips and time limit."""
+    """A resolved run: the suite, devices, skips, known failures and time limit."""
 
     suite: Suite
     devices: list[str]
@@ -50,18 +56,27 @@ class RunFacts:
     skips_file: str | None
     timeout: float
     timeout_option: str = "--rnn-timeout"
+    xfails: tuple[XfailEntry, ...] = ()
+    xfails_file: str | None = None
+
+    @property
+    def family(self) -> Family:
+        """The recurrent family checked (the suite's)."""
+        return self.suite.family
 
     def describe(self, *, profile: str | None = None, seed: int | None = None) -> dict[str, str]:
         """The run's facts as ordered ``name: text`` pairs, for headers and reports."""
         suite = self.suite
         cell = suite.cell_target.spec if suite.cell_target is not None else "none"
         facts = {
+            "family": f"{self.family.name} ({self.family.title})",
             "target": f"{suite.target.spec} (cell {cell})",
             "devices": ", ".join(self.devices),
             "TF32": suite.tf32.describe(),
             "unsupported capabilities": _gaps(suite.unsupported, suite.cell_unsupported),
             "declared tanh error": _accuracy(suite.activation_error, suite.cell_activation_error),
             "skips file": self.skips_file or "none",
+            "xfails file": _xfails(self.xfails_file, self.xfails),
             "time limit per property": f"{self.timeout:g} s" if self.timeout else "none",
         }
         if profile is not None:
@@ -77,6 +92,12 @@ def _gaps(rnn: frozenset[str], cell: frozenset[str]) -> str:
     if rnn == cell:
         return listed(rnn)
     return f"{listed(rnn)}; cell: {listed(cell)}"
+
+
+def _xfails(path: str | None, entries: tuple[XfailEntry, ...]) -> str:
+    if path is None:
+        return "none"
+    return f"{path} ({len(entries)} known failure{'s' if len(entries) != 1 else ''})"
 
 
 def _accuracy(rnn: float, cell: float) -> str:
@@ -97,11 +118,55 @@ def versions() -> dict[str, str]:
     return found
 
 
-def _target(setting: Setting) -> Target:
+def _family(setting: Setting) -> Family:
     try:
-        return Target.from_spec(str(setting.value))
+        return family_named(str(setting.value))
+    except ValueError as exc:
+        raise UsageProblem(f"{setting.source}: {exc}") from None
+
+
+def _spelled(settings: Mapping[str, Setting], key: str) -> str:
+    """Option ``key`` spelled as this run spells its options (``--rnn-family``, ``--family``)."""
+    for name, setting in settings.items():
+        if setting.source == OPTIONS[name].runner_name:
+            return OPTIONS[key].runner_name
+    return OPTIONS[key].pytest_name
+
+
+def _target(setting: Setting, default: str) -> Target:
+    spec = default if setting.value is None else str(setting.value)
+    try:
+        return Target.from_spec(spec)
     except TargetSpecError as exc:
         raise UsageProblem(f"{setting.source}: {exc}") from None
+
+
+_ROLES = {"module": ("impl", "module_target"), "cell": ("cell_impl", "cell_target")}
+
+
+def _check_family(
+    target: Target, role: str, family: Family, settings: Mapping[str, Setting]
+) -> None:
+    """Refuse a target that is another family's torch class, or the other role's class."""
+    found = family_of_torch_class(target.factory)
+    if found is None:
+        return
+    its_family, its_role = found
+    its_class = getattr(its_family, _ROLES[its_role][1])
+    source = settings[_ROLES[role][0]].source
+    given = f"{source}={target.spec}" if source.startswith("$") else f"{source} {target.spec}"
+    verb = "is" if target.factory is resolve_spec(its_class) else "subclasses"
+    what = f"{given} {verb} {its_class}, {its_family.title}'s {its_role}"
+    if its_family.name != family.name:
+        raise UsageProblem(
+            f"{what}: it belongs to family {its_family.name}, not {family.name}; "
+            f"select it with {_spelled(settings, 'family')} {its_family.name}"
+        )
+    if its_role != role:
+        raise UsageProblem(
+            f"{what}, not its {role} ({getattr(family, _ROLES[role][1])}); give it with "
+            f"{_spelled(settings, _ROLES[its_role][0])}"
+        )
 
 
 def _capabilities(target: Target, setting: Setting) -> frozenset[str]:
@@ -130,8 +195,11 @@ def _activation_error(target: Target, setting: Setting) -> float:
 
 def resolve(settings: Mapping[str, Setting]) -> RunFacts:
     """Resolve :func:`rnn_conformance.options.collect`'s settings; raise :class:`UsageProblem`."""
-    target = _target(settings["impl"])
-    cell_target = _target(settings["cell_impl"])
+    family = _family(settings["family"])
+    target = _target(settings["impl"], family.module_target)
+    cell_target = _target(settings["cell_impl"], family.cell_target)
+    _check_family(target, "module", family, settings)
+    _check_family(cell_target, "cell", family, settings)
     skips_setting = settings["skips"]
     skips: list[str] = []
     if skips_setting.value is not None:
@@ -141,6 +209,13 @@ def resolve(settings: Mapping[str, Setting]) -> RunFacts:
             raise UsageProblem(
                 f"{skips_setting.source}: cannot read {skips_setting.value!r}: {exc}"
             ) from None
+    xfails_setting = settings["xfails"]
+    xfails: tuple[XfailEntry, ...] = ()
+    if xfails_setting.value is not None:
+        try:
+            xfails = tuple(read_xfails_file(xfails_setting.value))
+        except XfailsFileError as exc:
+            raise UsageProblem(f"{xfails_setting.source}: {exc}") from None
     device = settings["device"]
     try:
         devices = parse_devices(str(device.value))
@@ -161,5 +236,15 @@ def resolve(settings: Mapping[str, Setting]) -> RunFacts:
         activation_error=_activation_error(target, settings["activation_error"]),
         cell_unsupported=_capabilities(cell_target, settings["cell_unsupported"]),
         cell_activation_error=_activation_error(cell_target, settings["cell_activation_error"]),
+        family=family,
     )
-    return RunFacts(suite, devices, skips, skips_setting.value, seconds, timeout.source)
+    return RunFacts(
+        suite,
+        devices,
+        skips,
+        skips_setting.value,
+        seconds,
+        timeout.source,
+        xfails=xfails,
+        xfails_file=None if xfails_setting.value is None else str(xfails_setting.value),
+    )

@@ -10,6 +10,8 @@ other tests of the same session. The hooks:
 * print the run's facts in the header;
 * parametrise every property by device, skip properties needing capabilities the target
   declared unsupported or listed in the skips file, with the reason;
+* mark the known failures of the xfails file (:mod:`rnn_conformance.xfails`)
+  ``xfail(strict=True)`` with their reasons, so that a fixed one fails the run;
 * fail a property that outlives ``--rnn-timeout`` (a hanging target);
 * attach to each report the structured facts the runner's report is made of
   (:mod:`rnn_conformance.failures`).
@@ -37,12 +39,14 @@ from rnn_conformance.failures import failure_details, record_examples
 from rnn_conformance.harness import Suite
 from rnn_conformance.options import OPTIONS, collect
 from rnn_conformance.session import RunFacts, UsageProblem, resolve
+from rnn_conformance.xfails import XfailEntry
 
 __all__ = [
     "PROFILES",
     "PropertyTimeout",
     "devices_of",
     "facts_of",
+    "known_failure_text",
     "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_generate_tests",
@@ -83,6 +87,8 @@ _FACTS = pytest.StashKey[RunFacts]()
 DEVICE_PROPERTY = "rnn_device"
 FAILURE_PROPERTY = "rnn_failure"
 SKIP_PROPERTY = "rnn_skip_reason"
+KNOWN_FAILURE_PROPERTY = "rnn_known_failure"
+XFAIL_PROPERTY = "rnn_xfailed"
 
 
 def _on_ci() -> bool:
@@ -156,16 +162,21 @@ def _is_property(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip properties needing undeclared capabilities, and those the skips file lists."""
+    """Skip properties needing undeclared capabilities or in the skips file; mark xfails.
+
+    The known failures of the xfails file are marked ``xfail(strict=True)``.
+    """
     facts = facts_of(config)
     unsupported = facts.suite.unsupported | facts.suite.cell_unsupported
     used: set[str] = set()
+    known = _KnownFailures(facts)
     for item in filter(_is_property, items):
         record_examples(getattr(item, "obj", None))
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "device" in callspec.params:
             # Travels with the report (also from xdist workers) for the conformance matrix.
             item.user_properties.append((DEVICE_PROPERTY, callspec.params["device"]))
+        known.mark(item)
         needed = {name for mark in item.iter_markers("rnn_requires") for name in mark.args}
         unknown = needed - CAPABILITIES.keys()
         if unknown:
@@ -185,6 +196,94 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 ),
                 stacklevel=1,
             )
+    known.warn()
+
+
+class _KnownFailures:
+    """Applies the xfails file's entries to the collected properties.
+
+    See :mod:`rnn_conformance.xfails` for the scoping rules. Problems that only the
+    collected properties reveal (a pattern matching nothing, a dtype scope on a property
+    whose dtype is drawn) are warnings, not usage errors: pytest-xdist collects in its
+    workers, where a usage error is an internal error; and an entry that does not apply
+    leaves the property's own verdict standing, so nothing is hidden.
+    """
+
+    def __init__(self, facts: RunFacts) -> None:
+        self.entries = facts.xfails
+        self.devices = facts.devices
+        self.matched: set[XfailEntry] = set()
+        self.drawn_dtype: dict[XfailEntry, list[str]] = {}
+
+    def _applies(self, entry: XfailEntry, item: pytest.Item) -> bool:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "device" in params:
+            on_device = entry.applies_on_device(str(params["device"]))
+        else:  # compares the selected devices: covered when one of them matches
+            on_device = any(entry.applies_on_device(device) for device in self.devices)
+        if not on_device:
+            return False
+        if "dtype" not in entry.scopes:
+            return True
+        if "dtype" not in params:
+            self.drawn_dtype.setdefault(entry, []).append(item.nodeid)
+            return False
+        return entry.applies_to_dtype(str(params["dtype"]))
+
+    def mark(self, item: pytest.Item) -> None:
+        """Mark ``item`` xfail(strict=True) if entries apply to it, with their reasons."""
+        applying = []
+        for entry in self.entries:
+            if entry.matches(item.nodeid):
+                self.matched.add(entry)
+                if self._applies(entry, item):
+                    applying.append(entry)
+        if not applying:
+            return
+        # Plain data: it travels with the reports, also from xdist workers.
+        known = [
+            {"where": entry.where, "entry": entry.text, "reason": entry.reason}
+            for entry in applying
+        ]
+        item.user_properties.append((KNOWN_FAILURE_PROPERTY, known))
+        item.add_marker(pytest.mark.xfail(strict=True, reason=known_failure_text(known)))
+
+    def warn(self) -> None:
+        """Warn about entries matching nothing, and dtype scopes that cannot apply."""
+        for entry in self.entries:
+            if entry not in self.matched:
+                _entry_warning(entry, f"{entry.pattern!r} matches no collected property")
+        for entry, nodeids in self.drawn_dtype.items():
+            dtypes = ",".join(entry.scopes["dtype"])
+            _entry_warning(
+                entry,
+                f"[dtype={dtypes}] does not apply to {', '.join(nodeids)}: not parametrised "
+                "by dtype (it draws its cases' dtype inside Hypothesis, or has none), where "
+                "an xfail would hide failures at every dtype, so it runs as usual. Xfail "
+                "the whole property without [dtype=...], or, for float64, declare the "
+                "capability float64 unsupported, which rejects the drawn float64 cases",
+            )
+
+
+def _entry_warning(entry: XfailEntry, message: str) -> None:
+    # Attributed to the entry's own file and line, where the fix belongs.
+    warnings.warn_explicit(
+        pytest.PytestConfigWarning(f"xfails file {entry.where}: {message}"),
+        category=pytest.PytestConfigWarning,
+        filename=entry.path,
+        lineno=entry.line,
+    )
+
+
+def known_failure_text(known: list[dict[str, str]]) -> str:
+    """The reason of an xfail from the xfails file: each entry's reason, file and line.
+
+    >>> known_failure_text([{"where": "x.txt:3", "entry": "test_a", "reason": "bug 7"}])
+    "bug 7 (known failure: x.txt:3 'test_a')"
+    """
+    return "; ".join(
+        f"{entry['reason']} (known failure: {entry['where']} {entry['entry']!r})" for entry in known
+    )
 
 
 class PropertyTimeout(BaseException):
@@ -228,15 +327,36 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
         signal.signal(signal.SIGALRM, previous)
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Attach a failure's message, minimal example and target frame, or a skip's reason."""
+    """Attach a failure's message, minimal example and target frame, or a skip's reason.
+
+    Runs outside pytest's own xfail handling (``tryfirst``), so it sees the final verdict:
+    a known failure that failed is xfailed, one that passed is a strict XPASS failure.
+    """
     report = yield
     if not _is_property(item):
         return report
-    if report.failed and call.excinfo is not None:
+    known = dict(item.user_properties).get(KNOWN_FAILURE_PROPERTY)
+    if report.skipped and hasattr(report, "wasxfail"):
+        details = failure_details(call.excinfo.value) if call.excinfo is not None else {}
+        report.user_properties.append((XFAIL_PROPERTY, details.get("message", "")))
+    elif report.failed and call.excinfo is None and known is not None and call.when == "call":
+        report.user_properties.append(
+            (
+                FAILURE_PROPERTY,
+                {
+                    "message": "XPASS (strict): the known failure no longer fails: "
+                    f"{known_failure_text(known)}. The property passed: if the bug is "
+                    "fixed, remove the entry from the xfails file",
+                    "example": "",
+                    "raised_at": "",
+                },
+            )
+        )
+    elif report.failed and call.excinfo is not None:
         report.user_properties.append((FAILURE_PROPERTY, failure_details(call.excinfo.value)))
     elif report.skipped:
         reason = ""

@@ -1,6 +1,7 @@
-"""Deliberately broken RNNs; each must make at least one named property fail.
+"""Deliberately broken RNNs, each subclassing nn.RNN (or nn.RNNCell) and breaking one thing.
 
-Each subclasses nn.RNN (same constructor and parameter names) and breaks one thing.
+A class's docstring describes its defect. Which property must catch it, with which
+message, is stated once, in the catalogue ``tests/broken_catalogue.py``.
 """
 
 import copy

@@ -1,5 +1,7 @@
 """The pytest plugin: bad targets and devices are usage errors; the header says what runs."""
 
+from pathlib import Path
+
 import pytest
 
 PROPERTIES = ["--pyargs", "rnn_conformance.properties", "-p", "no:cacheprovider"]
@@ -46,12 +48,30 @@ def test_header_names_target_devices_versions_and_profile(pytester):
     full = pytester.runpytest_subprocess(*PROPERTIES, "--hypothesis-profile=dev", "--co")
     full.stdout.fnmatch_lines(
         [
+            "rnn-conformance: family: rnn (nn.RNN)",
             "rnn-conformance: target: torch.nn:RNN (cell torch.nn:RNNCell)",
             "rnn-conformance: devices: cpu",
             "rnn-conformance: TF32: TF32 disabled*",
             "rnn-conformance: Hypothesis profile: dev (10 examples)",
             "rnn-conformance: versions: *torch 2.*",
         ]
+    )
+
+
+def test_unknown_family_from_the_environment_is_a_usage_error(pytester, monkeypatch):
+    monkeypatch.setenv("RNN_CONFORMANCE_FAMILY", "xlstm")
+    result = pytester.runpytest_subprocess(*PROPERTIES)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*$RNN_CONFORMANCE_FAMILY: unknown recurrent family 'xlstm'; known: rnn*"]
+    )
+
+
+def test_a_cell_given_as_the_rnn_target_is_a_usage_error(pytester):
+    result = pytester.runpytest_subprocess(*PROPERTIES, "--rnn-impl", "torch.nn:RNNCell")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*--rnn-impl torch.nn:RNNCell is torch.nn:RNNCell, nn.RNN's cell*--rnn-cell-impl*"]
     )
 
 
@@ -136,6 +156,67 @@ def test_skips_file_skips_listed_properties_and_warns_about_stale_lines(pytester
             "*'no_such_property' matches no collected property*",
             "*SKIPPED*listed in the skips file as 'test_packed_sequences_run_as_if_alone'*",
         ]
+    )
+
+
+XFAILS = """\
+test_reduced_precision_matches_reference [dtype=bfloat16]  # no bfloat16 kernel yet
+test_reduced_precision_matches_reference [device=cuda]  # applies on CUDA only
+test_output_and_h_n_shapes  # thought broken, but it passes
+test_output_and_h_n_shapes [dtype=float16]  # its dtype is drawn: does not apply
+no_such_property  # stale
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["in-process", "xdist"])
+def test_xfails_file_marks_known_failures_strictly_within_their_scopes(
+    pytester, monkeypatch, workers
+):
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+    xfails = pytester.makefile(".txt", xfails=XFAILS)
+    result = pytester.runpytest_subprocess(
+        *PROPERTIES,
+        "--hypothesis-profile=dev",
+        "--rnn-impl=broken_rnns:NoReducedPrecisionRNN",
+        f"--rnn-xfails={xfails}",
+        "-k",
+        "reduced_precision or test_output_and_h_n_shapes",
+        "-rxXf",
+        *workers,
+    )
+    output = result.stdout.str()
+    assert "INTERNALERROR" not in output
+    result.stdout.fnmatch_lines(
+        [f"*rnn-conformance: xfails file: {xfails} (5 known failures)*"], consecutive=False
+    )
+    # The bfloat16 failure is known: xfailed, with the reason and where it is listed.
+    result.stdout.fnmatch_lines(
+        [
+            "XFAIL *test_reduced_precision_matches_reference[[]cpu-bfloat16[]]*"
+            f"no bfloat16 kernel yet (known failure: {xfails}:1 *",
+        ]
+    )
+    # float16 is outside the dtype scope and cpu outside the device scope: it fails.
+    result.stdout.fnmatch_lines(
+        ["FAILED *test_reduced_precision_matches_reference[[]cpu-float16[]]*"]
+    )
+    # A known failure that passes fails the run: the fix is noticed.
+    result.stdout.fnmatch_lines(["*[[]XPASS(strict)[]] thought broken, but it passes*"])
+    result.stdout.fnmatch_lines(["FAILED *test_output_and_h_n_shapes[[]cpu[]]*"])
+    assert f"{xfails}:5: 'no_such_property' matches no collected property" in output
+    assert f"{xfails}:4: [dtype=float16] does not apply to" in output
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("xfailed") == 1, output[-3000:]
+    assert outcomes.get("failed") == 2, output[-3000:]
+    assert "passed" not in outcomes
+
+
+def test_malformed_xfails_file_is_a_usage_error_naming_file_and_line(pytester):
+    xfails = pytester.makefile(".txt", xfails="# known\ntest_output_and_h_n_shapes\n")
+    result = pytester.runpytest_subprocess(*PROPERTIES, f"--rnn-xfails={xfails}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"*--rnn-xfails: {xfails}:2: 'test_output_and_h_n_shapes' has no reason*"]
     )
 
 

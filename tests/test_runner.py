@@ -207,6 +207,8 @@ def test_reports_state_what_the_console_header_states(tmp_path):
         for line in result.stdout.splitlines()
         if line.startswith("rnn-conformance: ")
     )
+    assert header["family"] == "rnn (nn.RNN)"
+    assert header["xfails file"] == "none"
     assert header["unsupported capabilities"].startswith("packed_sequences")
     assert header["declared tanh error"].startswith("3 u")
     assert header["devices"] == "cpu"
@@ -216,6 +218,7 @@ def test_reports_state_what_the_console_header_states(tmp_path):
         if name != "Hypothesis profile":  # the header counts examples, the report the seed
             assert report["facts"][name] == text
             assert f"- {name}: {text}" in markdown
+    assert report["family"] == "rnn"
     assert report["unsupported"] == ["packed_sequences"]
     assert report["activation_error"] == 3.0
     assert report["devices"] == ["cpu"]
@@ -224,6 +227,72 @@ def test_reports_state_what_the_console_header_states(tmp_path):
     matrix_header = markdown.split("## Conformance matrix")[1].strip().splitlines()[0]
     assert matrix_header == "| property | cpu |"
     assert "PytestAssertRewriteWarning" not in result.stdout + result.stderr
+
+
+def test_known_failures_are_their_own_verdict_and_a_passing_one_fails(tmp_path):
+    xfails = tmp_path / "xfails.txt"
+    xfails.write_text(
+        "# known failures of HiddenStateBatchFirstRNN\n"
+        "test_output_and_h_n_shapes  # issue 12: batch_first applied to h_n\n"
+        "test_constructor_arguments_are_exposed  # believed broken, but passes\n"
+        "test_no_such_property  # stale\n"
+    )
+    result = _run(
+        tmp_path / "out",
+        "--impl",
+        "broken_rnns:HiddenStateBatchFirstRNN",
+        "--xfails",
+        str(xfails),
+        "--profile",
+        "dev",
+        "--",
+        "-k",
+        "test_output_and_h_n_shapes or test_constructor_arguments_are_exposed",
+    )
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "| test_output_and_h_n_shapes | xfail (issue 12: batch_first applied to h_n) |" in (
+        result.stdout
+    )
+    assert (
+        "| test_constructor_arguments_are_exposed_as_attributes "
+        "| **FAIL** (XPASS: known failure passed) |"
+    ) in result.stdout
+    assert "known failures (xfailed):" in result.stdout
+    assert "1 passed" not in result.stdout
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["summary"] == {"passed": 0, "failed": 1, "xfailed": 1, "skipped": 0}
+    assert report["facts"]["xfails file"] == f"{xfails} (3 known failures)"
+    by_property = {r["property"]: r for r in report["results"]}
+    known = by_property["test_output_and_h_n_shapes"]
+    assert known["outcome"] == "xfailed"
+    assert known["reason"] == "issue 12: batch_first applied to h_n"
+    assert known["known_failure"] == [
+        {
+            "where": f"{xfails}:2",
+            "entry": "test_output_and_h_n_shapes",
+            "reason": "issue 12: batch_first applied to h_n",
+        }
+    ]
+    assert "returned h_n with shape" in known["observed"]
+    assert known["failure"] is None
+    fixed = by_property["test_constructor_arguments_are_exposed_as_attributes"]
+    assert fixed["outcome"] == "failed"
+    assert fixed["failure"]["message"].startswith(
+        "XPASS (strict): the known failure no longer fails: believed broken, but passes "
+        f"(known failure: {xfails}:3 'test_constructor_arguments_are_exposed')"
+    )
+    assert report["warnings"] == [
+        f"xfails file {xfails}:4: 'test_no_such_property' matches no collected property"
+    ]
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert f"- xfails file: {xfails} (3 known failures)" in markdown
+    assert "## Known failures (xfailed)" in markdown
+    assert (
+        "- test_output_and_h_n_shapes on cpu: issue 12: batch_first applied to h_n "
+        f"(listed in {xfails}:2 'test_output_and_h_n_shapes'); fails with: "
+    ) in markdown
+    assert "## Warnings" in markdown
+    assert "the known failure no longer fails" in markdown.split("## Failures")[1]
 
 
 def test_hanging_target_fails_its_property_and_the_run_goes_on(tmp_path):
@@ -297,6 +366,13 @@ def test_bad_target_is_a_usage_error_that_writes_no_report(tmp_path):
         (["--timeout", "-1"], "--timeout: must be >= 0 seconds"),
         (["--activation-error", "x"], "--activation-error: invalid float value: 'x'"),
         (["--profile", "quick"], "--profile: invalid choice: 'quick'"),
+        (["--family", "xlstm"], "--family: unknown recurrent family 'xlstm'; known: rnn"),
+        (
+            ["--impl", "torch.nn:RNNCell"],
+            "--impl torch.nn:RNNCell is torch.nn:RNNCell, nn.RNN's cell, not its module "
+            "(torch.nn:RNN); give it with --cell-impl",
+        ),
+        (["--xfails", "no-such-xfails.txt"], "--xfails: cannot read 'no-such-xfails.txt'"),
     ],
 )
 def test_usage_errors_name_the_runner_option(tmp_path, arguments, message):
@@ -320,7 +396,13 @@ def test_help_lists_capabilities_and_defaults():
     text = " ".join(result.stdout.split())
     for expected in (
         "--activation-error UNITS",
-        "(default: $RNN_CONFORMANCE_IMPL, else torch.nn:RNN)",
+        "(default: $RNN_CONFORMANCE_IMPL, else the family's torch module, torch.nn:RNN for rnn)",
+        "--family FAMILY",
+        "(default: $RNN_CONFORMANCE_FAMILY, else rnn)",
+        "recurrent families (--family): rnn nn.RNN: --impl torch.nn:RNN, "
+        "--cell-impl torch.nn:RNNCell (default)",
+        "--xfails FILE",
+        "(default: $RNN_CONFORMANCE_XFAILS, else none)",
         "(default: $RNN_CONFORMANCE_DEVICE, else cpu)",
         "(default: 600)",
         "without_bias bias=False",

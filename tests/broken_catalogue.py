@@ -1,0 +1,401 @@
+"""The one table of deliberately broken implementations and the properties that catch them.
+
+Each :class:`Broken` entry says: this implementation (a class in ``tests/broken_rnns.py``,
+whose docstring describes its defect) must fail this property, with a failure message
+containing this fragment, because its defect breaks this claim. The self-test
+``tests/test_broken_implementations_are_caught.py`` runs every entry, and the README's list
+of caught bugs is rendered from this table: after editing it, run::
+
+    python tests/broken_catalogue.py          # rewrites the README section
+
+``tests/test_broken_implementations_are_caught.py`` fails while the README differs.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+PROPERTIES = ROOT / "rnn_conformance" / "properties"
+BEGIN = (
+    "<!-- broken-catalogue: rendered from tests/broken_catalogue.py by "
+    "`python tests/broken_catalogue.py`; edit the table there -->"
+)
+END = "<!-- end broken-catalogue -->"
+
+
+@dataclass(frozen=True)
+class Broken:
+    """One broken implementation that one property must catch."""
+
+    implementation: str
+    """A class in ``tests/broken_rnns.py``; its docstring describes the defect."""
+    property: str
+    """The property (test function in ``rnn_conformance/properties/``) that must fail."""
+    message: str
+    """A fragment of the failure message the property must print."""
+    claim: str
+    """One line: the claim of the property that the defect breaks."""
+    select: str = ""
+    """Extra ``-k`` terms choosing some of the property's parametrised cases (for speed)."""
+    cell: bool = False
+    """The implementation is a cell target (``--rnn-cell-impl``), not an RNN target."""
+
+    @property
+    def option(self) -> str:
+        """The pytest option that makes it the target."""
+        return "--rnn-cell-impl" if self.cell else "--rnn-impl"
+
+    @property
+    def keyword(self) -> str:
+        """The ``-k`` expression selecting the property (and its chosen cases)."""
+        return f"{self.property} and {self.select}" if self.select else self.property
+
+    @property
+    def id(self) -> str:
+        """The self-test's parameter id."""
+        return f"{self.implementation}-{self.keyword}"
+
+
+REFERENCE = "differs from the float64 reference"
+BAD_CALLS = "test_invalid_calls_raise_like_nn_rnn"
+
+CATALOGUE: tuple[Broken, ...] = (
+    # test_shapes.py
+    Broken(
+        "HiddenStateBatchFirstRNN",
+        "test_output_and_h_n_shapes",
+        "returned h_n with shape",
+        "h_n's shape follows nn.RNN's table: batch_first never applies to h_n",
+    ),
+    # test_reference_agreement.py
+    Broken(
+        "BFloat16InsideRNN",
+        "test_output_and_h_n_match_reference",
+        REFERENCE,
+        "a float32 module computes to float32 accuracy (the tolerance policy)",
+    ),
+    Broken(
+        "Float32InsideRNN",
+        "test_output_and_h_n_match_reference",
+        REFERENCE,
+        "a float64 module computes to float64 accuracy (the tolerance policy)",
+    ),
+    Broken(
+        "IgnoresHxRNN",
+        "test_output_and_h_n_match_reference",
+        REFERENCE,
+        "output and h_n are the reference's, which starts from the given h_0",
+    ),
+    Broken(
+        "UnreversedReverseRNN",
+        "test_output_and_h_n_match_reference",
+        REFERENCE,
+        "output and h_n are the reference's, whose reverse direction runs backwards in time",
+    ),
+    Broken(
+        "WrongStackingRNN",
+        "test_output_and_h_n_match_reference",
+        REFERENCE,
+        "output and h_n are the reference's, in which layer k reads layer k-1's output",
+    ),
+    # test_last_step_identities.py
+    Broken(
+        "PerturbedHiddenStateRNN",
+        "test_unidirectional_last_output_is_last_layer_h_n",
+        "output[-1] != h_n[-1]",
+        "unidirectional output[-1] equals h_n[-1] exactly",
+    ),
+    Broken(
+        "UnreversedReverseRNN",
+        "test_bidirectional_output_ends_are_last_layer_h_n",
+        "reverse direction's final state is not at output[0]",
+        "the reverse direction's final state is at output[0]",
+    ),
+    # test_layout_equivalences.py
+    Broken(
+        "ReshapeNotTransposeRNN",
+        "test_batch_first_is_a_transpose",
+        "batch_first transposes",
+        "batch_first is a transpose of the time-major layout",
+    ),
+    Broken(
+        "UnbatchedStepsAsBatchRNN",
+        "test_unbatched_equals_batched_of_one",
+        "unbatched input equals batched input",
+        "unbatched input equals a batch of one",
+    ),
+    Broken(
+        "StatefulWhenHxMissingRNN",
+        "test_missing_hx_equals_zeros",
+        "equals hx=zeros",
+        "an omitted hx, None and zeros agree",
+    ),
+    Broken(
+        "ReturnsOutputOnlyRNN",
+        "test_missing_hx_equals_zeros",
+        "expected a pair (output, h_n)",
+        "forward returns an (output, h_n) pair (checked on every call)",
+    ),
+    # test_parameters_and_init.py
+    Broken(
+        "IgnoresFactoryDtypeRNN",
+        "test_parameters_have_nn_rnn_names_order_shapes_dtype_and_device",
+        "has dtype torch.float32",
+        "parameters have the dtype the constructor was given",
+    ),
+    Broken(
+        "KeepProbabilityDropoutRNN",
+        "test_constructor_arguments_are_exposed_as_attributes",
+        "attribute dropout is",
+        "constructor arguments are exposed unchanged as attributes",
+    ),
+    Broken(
+        "NarrowInitRNN",
+        "test_initialisation_is_uniform_within_one_over_sqrt_hidden",
+        "initial values are not U(-k, k)",
+        "parameters start as U(-k, k), k = 1/sqrt(hidden_size)",
+    ),
+    Broken(
+        "NormalInitRNN",
+        "test_initialisation_is_uniform_within_one_over_sqrt_hidden",
+        "initial values are not U(-k, k)",
+        "parameters start as U(-k, k): uniform, not merely within the bounds",
+    ),
+    Broken(
+        "ClampsDropoutRNN",
+        "test_bad_constructor_arguments_raise_like_nn_rnn",
+        "DID NOT RAISE",
+        "invalid constructor arguments raise nn.RNN's exception",
+    ),
+    Broken(
+        "RejectsEveryConstructionRNN",
+        "test_bad_constructor_arguments_raise_like_nn_rnn",
+        "raised ValueError: this configuration is not supported",
+        "a bad argument counts only after the same target built its valid counterpart",
+        select="nonlinearity",
+    ),
+    # test_invariants.py
+    Broken(
+        "LeakyReluRNN",
+        "test_outputs_stay_in_the_nonlinearity_range",
+        "values outside [0.0, inf]",
+        "relu outputs are >= 0",
+    ),
+    Broken(
+        "NondeterministicRNN",
+        "test_repeated_calls_are_deterministic",
+        "a second identical call",
+        "identical calls give bitwise identical results",
+    ),
+    Broken(
+        "MutatesInputRNN",
+        "test_forward_does_not_modify_input_or_hx",
+        "forward modified its input",
+        "forward leaves its input and hx unmodified",
+    ),
+    # test_streaming_and_causality.py
+    Broken(
+        "LeaksFutureRNN",
+        "test_outputs_do_not_depend_on_the_future",
+        "(causality)",
+        "the output at step t does not depend on later steps",
+    ),
+    Broken(
+        "IgnoresHxRNN",
+        "test_chunked_evaluation_equals_whole_sequence",
+        "running chunks split",
+        "running chunks with the carried h_n equals running the whole sequence",
+    ),
+    # test_decompositions.py
+    Broken(
+        "DirectionMajorHxRNN",
+        "test_stacked_layers_equal_chained_single_layers",
+        "one-layer RNNs chained",
+        "stacking equals chained one-layer RNNs, with h_0 and h_n layer-major",
+    ),
+    Broken(
+        "UnreversedReverseRNN",
+        "test_bidirectional_equals_forward_and_flipped_reverse",
+        "flip(x)",
+        "bidirectional equals a forward RNN and a reverse RNN on flipped x",
+    ),
+    Broken(
+        "NoHiddenBiasCell",
+        "test_cell_steps_reproduce_one_layer_rnn",
+        "stepping broken_rnns",
+        "stepping the cell equals a one-layer RNN",
+        cell=True,
+    ),
+    # test_rnn_cell.py
+    Broken(
+        "NoHiddenBiasCell",
+        "test_rnn_cell_matches_reference",
+        "differs from the reference cell",
+        "the cell target matches the reference cell step",
+        cell=True,
+    ),
+    # test_batch_independence.py
+    Broken(
+        "BatchMeanLeakRNN",
+        "test_each_sequence_is_independent_of_the_rest_of_the_batch",
+        "run alone give the same",
+        "any subset of the batch run alone gives its results",
+    ),
+    # test_forward_errors.py: one kind of bad call each (-k on its parametrize id) keeps
+    # these fast. "hx with wrong hidden size" expects RuntimeError, which the first three
+    # passed before a valid call was required first and NotImplementedError was refused.
+    Broken(
+        "LenientHxRNN",
+        BAD_CALLS,
+        "instead of raising like nn.RNN",
+        "an hx of the wrong rank raises nn.RNN's exception",
+    ),
+    Broken(
+        "NotImplementedForwardRNN",
+        BAD_CALLS,
+        "rejected a valid call",
+        "a bad call counts only after the same module accepted its valid counterpart",
+        select="hidden",
+    ),
+    Broken(
+        "RejectsEverythingRNN",
+        BAD_CALLS,
+        "rejected a valid call",
+        "a bad call counts only after the same module accepted its valid counterpart",
+        select="hidden",
+    ),
+    Broken(
+        "NotImplementedForBadCallsRNN",
+        BAD_CALLS,
+        "NotImplementedError says a feature is missing",
+        "NotImplementedError is never accepted as nn.RNN's exception",
+        select="hidden",
+    ),
+    Broken(
+        "BroadcastsHxBatchRNN",
+        BAD_CALLS,
+        "[hx with wrong batch size] returned",
+        "an hx of batch size 1 is rejected, not broadcast over the batch",
+        select="batch and size",
+    ),
+    Broken(
+        "BroadcastsInputFeatureRNN",
+        BAD_CALLS,
+        "feature size] returned",
+        "input with one feature is rejected, not broadcast over input_size",
+        select="feature",
+    ),
+    # test_dropout.py
+    Broken(
+        "DropoutOnLastLayerRNN",
+        "test_training_dropout_acts_only_between_layers",
+        "was dropped",
+        "training dropout acts only between layers, never on the last layer's output",
+    ),
+    Broken(
+        "SameMaskEveryStepRNN",
+        "test_training_dropout_draws_a_fresh_mask_at_every_step",
+        "reused across time steps",
+        "training dropout draws a fresh mask at every step",
+    ),
+    Broken(
+        "PerDirectionMaskRNN",
+        "test_both_directions_of_the_next_layer_read_the_same_dropped_output",
+        "read different dropout masks",
+        "both directions of the next layer read one dropped tensor",
+    ),
+    # test_gradients.py
+    Broken(
+        "TruncatedBPTTRNN",
+        "test_gradients_match_reference_bptt",
+        "differs from the reference's",
+        "gradients are those of full backpropagation through time",
+    ),
+    # test_packed_sequences.py
+    Broken(
+        "PaddedEndHnRNN",
+        "test_packed_sequences_run_as_if_alone",
+        "h_n of sequence",
+        "each packed sequence's h_n is taken at its own last step",
+    ),
+    # test_devices_and_dtypes.py
+    Broken(
+        "NoReducedPrecisionRNN",
+        "test_reduced_precision_matches_reference",
+        "must declare it",
+        "a target lacking float16 or bfloat16 declares it rather than raising",
+    ),
+)
+"""Every broken implementation and the property that must catch it."""
+
+NOT_CATALOGUED = {
+    "HangingRNN": "the time limit's self-tests in tests/test_runner.py",
+    "DeclaredNoReducedPrecisionRNN": "a declared gap, skipped rather than failed",
+}
+"""Classes of ``tests/broken_rnns.py`` that no property must fail, and what uses them."""
+
+
+def property_module(name: str) -> str:
+    """The file in ``rnn_conformance/properties/`` that defines property ``name``."""
+    pattern = re.compile(rf"^def {re.escape(name)}\(", re.MULTILINE)
+    for path in sorted(PROPERTIES.glob("test_*.py")):
+        if pattern.search(path.read_text()):
+            return path.name
+    raise LookupError(f"no property {name!r} in {PROPERTIES}")
+
+
+def defect(implementation: str) -> str:
+    """The first line of the broken class's docstring: its defect."""
+    import broken_rnns
+
+    doc = getattr(broken_rnns, implementation).__doc__ or ""
+    return " ".join(doc.strip().split("\n\n")[0].split())
+
+
+def render(catalogue: tuple[Broken, ...] = CATALOGUE) -> str:
+    """The README's table of caught bugs, between its markers."""
+    lines = [
+        BEGIN,
+        "",
+        "| property (`rnn_conformance/properties/`) | broken implementation "
+        "(`tests/broken_rnns.py`) | its defect | the claim it breaks |",
+        "| --- | --- | --- | --- |",
+    ]
+    for entry in catalogue:
+        where = f"`{property_module(entry.property)}::{entry.property}`"
+        name = f"`{entry.implementation}`" + (" (cell)" if entry.cell else "")
+        text = defect(entry.implementation).replace("|", "\\|")
+        lines.append(f"| {where} | {name} | {text} | {entry.claim} |")
+    return "\n".join([*lines, "", END])
+
+
+def readme_section(text: str) -> str:
+    """The rendered section of the README text, markers included ("" if it has none)."""
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < start:
+        return ""
+    return text[start : end + len(END)]
+
+
+def write_readme(path: Path = README) -> bool:
+    """Render the table into the README; return whether it changed."""
+    text = path.read_text()
+    section = readme_section(text)
+    if not section:
+        raise SystemExit(f"{path} has no section between {BEGIN!r} and {END!r}")
+    rendered = render()
+    if section == rendered:
+        return False
+    path.write_text(text.replace(section, rendered))
+    return True
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    changed = write_readme()
+    print(f"{README}: {'rewritten' if changed else 'already up to date'}")
