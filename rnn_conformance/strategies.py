@@ -24,12 +24,9 @@ Example:
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
-from collections.abc import Callable, Sequence
-from numbers import Real
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -41,6 +38,33 @@ from rnn_conformance.cases import MEMORY_LAYOUTS, MemoryLayout, RNNCase
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.dtypes import FLOAT_DTYPES
 from rnn_conformance.families.elman import NONLINEARITIES
+from rnn_conformance.strategy_arguments import (
+    check_bool as _check_bool,
+)
+from rnn_conformance.strategy_arguments import (
+    check_choices as _check_choices,
+)
+from rnn_conformance.strategy_arguments import (
+    check_config as _check_config,
+)
+from rnn_conformance.strategy_arguments import (
+    check_dtype as _check_dtype,
+)
+from rnn_conformance.strategy_arguments import (
+    check_int as _check_int,
+)
+from rnn_conformance.strategy_arguments import (
+    check_numbers as _check_numbers,
+)
+from rnn_conformance.strategy_arguments import (
+    check_range as _check_range,
+)
+from rnn_conformance.strategy_arguments import (
+    check_strategy as _check_strategy,
+)
+from rnn_conformance.strategy_arguments import (
+    defines_strategy as _defines_strategy,
+)
 
 __all__ = [
     "FLOAT_DTYPES",
@@ -63,143 +87,6 @@ __all__ = [
 
 MAGNITUDES = (1.0, 0.01, 4.0, 30.0)
 """Input scales: unit, tiny, saturating tanh, and relu pre-activations well above 6."""
-
-_P = ParamSpec("_P")
-_T = TypeVar("_T")
-
-
-# -- the strategy functions' conventions ----------------------------------------------------
-
-
-class _Call:
-    """One call of a strategy function: its arguments as the repr shows them, and its result."""
-
-    __slots__ = ("arguments", "strategy")
-
-    def __init__(self, arguments: str, strategy: st.SearchStrategy[Any]) -> None:
-        self.arguments = arguments
-        self.strategy = strategy
-
-    def __repr__(self) -> str:
-        return self.arguments
-
-
-def _defines_strategy(
-    build: Callable[_P, st.SearchStrategy[_T]],
-) -> Callable[_P, st.SearchStrategy[_T]]:
-    """Give a strategy function the repr of Hypothesis' own, through public API only.
-
-    Calling the decorated function runs ``build`` at once, so invalid arguments raise at
-    the call; what it composes are Hypothesis strategies, which stay lazy until drawn
-    from. The result is drawn through an ``st.composite`` named like ``build``, which
-    prints as the call: positional arguments, then the keyword arguments that are not
-    the defaults (``rnn_configs(max_layers=2)``), as Hypothesis prints its own.
-    """
-    signature = inspect.signature(build)
-
-    # ``name`` is never passed. As a default it gives each strategy function's examples
-    # their own Hypothesis label (labels derive from a function's code and defaults).
-    def draw_from(draw: st.DrawFn, *call: _Call, name: str = build.__name__) -> Any:
-        return draw(call[0].strategy)
-
-    draw_from.__name__ = draw_from.__qualname__ = build.__name__
-    wrap = st.composite(draw_from)
-
-    @functools.wraps(build)
-    def strategy_function(*args: _P.args, **kwargs: _P.kwargs) -> st.SearchStrategy[_T]:
-        strategy = build(*args, **kwargs)
-        shown = []
-        for name, value in signature.bind(*args, **kwargs).arguments.items():
-            parameter = signature.parameters[name]
-            if parameter.kind is not parameter.KEYWORD_ONLY:
-                shown.append(repr(value))
-            elif value is not parameter.default:
-                shown.append(f"{name}={value!r}")
-        return wrap(_Call(", ".join(shown), strategy))
-
-    return strategy_function
-
-
-def _check_int(name: str, value: object, *, at_least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidArgument(f"{name}={value!r} must be an int, not {type(value).__name__}")
-    if value < at_least:
-        raise InvalidArgument(f"{name}={value} must be at least {at_least}")
-    return value
-
-
-def _check_range(
-    min_name: str, min_value: object, max_name: str, max_value: object, *, at_least: int
-) -> tuple[int, int]:
-    low = _check_int(min_name, min_value, at_least=at_least)
-    high = _check_int(max_name, max_value, at_least=at_least)
-    if low > high:
-        raise InvalidArgument(f"{min_name}={low} must be <= {max_name}={high}")
-    return low, high
-
-
-def _check_bool(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidArgument(f"{name}={value!r} must be True or False")
-    return value
-
-
-def _check_sequence(name: str, values: object, *, example: tuple[Any, ...]) -> tuple[Any, ...]:
-    """``values`` as a tuple, if it is an ordered sequence and not a string."""
-    if isinstance(values, (str, bytes)):
-        raise InvalidArgument(
-            f"{name}={values!r} is a string, not a sequence of values: "
-            f"pass a sequence, e.g. {name}={example!r}"
-        )
-    if not isinstance(values, Sequence):
-        raise InvalidArgument(
-            f"{name}={values!r} must be a sequence such as a tuple, not {type(values).__name__}"
-            " (its order decides what examples shrink towards)"
-        )
-    return tuple(values)
-
-
-def _check_choices(name: str, values: object, allowed: Sequence[str]) -> tuple[str, ...]:
-    example = (values,) if isinstance(values, str) and values in allowed else allowed[:1]
-    choices = _check_sequence(name, values, example=tuple(example))
-    if not choices:
-        raise InvalidArgument(f"{name} must not be empty")
-    for value in choices:
-        if not (isinstance(value, str) and value in allowed):
-            raise InvalidArgument(f"{name} contains {value!r}; allowed: {list(allowed)}")
-    return choices
-
-
-def _check_dtype(name: str, dtype: object) -> str:
-    if not (isinstance(dtype, str) and dtype in FLOAT_DTYPES):
-        raise InvalidArgument(f"{name}={dtype!r} is not one of {list(FLOAT_DTYPES)}")
-    return dtype
-
-
-def _check_numbers(
-    name: str,
-    values: object,
-    *,
-    example: tuple[float, ...],
-    rule: str,
-    valid: Callable[[float], bool],
-) -> tuple[float, ...]:
-    numbers = _check_sequence(name, values, example=example)
-    for value in numbers:
-        if isinstance(value, bool) or not isinstance(value, Real) or not valid(float(value)):
-            raise InvalidArgument(f"{name} contains {value!r}; each must be a number {rule}")
-    return tuple(float(value) for value in numbers)
-
-
-def _check_strategy(name: str, value: object) -> None:
-    if value is not None and not isinstance(value, st.SearchStrategy):
-        raise InvalidArgument(f"{name}={value!r} must be a Hypothesis strategy or None")
-
-
-def _check_config(config: object) -> RNNConfig:
-    if not isinstance(config, RNNConfig):
-        raise InvalidArgument(f"config={config!r} must be an RNNConfig")
-    return config
 
 
 def _flags(name: str, value: object) -> st.SearchStrategy[bool]:
