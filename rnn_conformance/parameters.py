@@ -53,16 +53,23 @@ def parse_parameter_name(name: str) -> tuple[str, int, int] | None:
 
 
 def rename_layer(
-    name: str, *, to_layer: int = 0, directions: tuple[int, ...] = (0, 1)
+    name: str,
+    *,
+    to_layer: int = 0,
+    directions: tuple[int, ...] = (0, 1),
+    to_direction: int | None = None,
 ) -> tuple[str, int] | None:
     """``name`` moved to layer ``to_layer`` with its layer, or ``None`` outside ``directions``.
 
-    For slicing a stacked module's parameters into a one-layer module's.
+    For slicing a stacked module's parameters into a one-layer module's; ``to_direction``
+    also moves it to that direction (a reverse direction's weights as a forward module's).
 
     >>> rename_layer("weight_hh_l2_reverse")
     ('weight_hh_l0_reverse', 2)
     >>> rename_layer("weight_hh_l2_reverse", directions=(0,)) is None
     True
+    >>> rename_layer("bias_ih_l0_reverse", to_direction=0)
+    ('bias_ih_l0', 0)
     """
     parsed = parse_parameter_name(name)
     if parsed is None:
@@ -70,4 +77,5 @@ def rename_layer(
     stem, layer, direction = parsed
     if direction not in directions:
         return None
-    return parameter_name(stem, layer=to_layer, direction=direction), layer
+    moved = direction if to_direction is None else to_direction
+    return parameter_name(stem, layer=to_layer, direction=moved), layer

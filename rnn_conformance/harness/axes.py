@@ -53,12 +53,19 @@ def output_at_step(case: RNNCase, output: Array, step: int) -> Array:
 
 
 def layer_params(
-    params: dict[str, Array], layer: int, *, directions: tuple[int, ...] = (0, 1)
+    params: dict[str, Array],
+    layer: int,
+    *,
+    directions: tuple[int, ...] = (0, 1),
+    as_direction: int | None = None,
 ) -> dict[str, Array]:
-    """One layer's parameters (of the given directions) renamed as a one-layer module's."""
+    """One layer's parameters (of the given directions) renamed as a one-layer module's.
+
+    ``as_direction=0`` names one direction's parameters as a unidirectional module's.
+    """
     renamed = {}
     for name, value in params.items():
-        moved = rename_layer(name, directions=directions)
+        moved = rename_layer(name, directions=directions, to_direction=as_direction)
         if moved is not None and moved[1] == layer:
             renamed[moved[0]] = value
     return renamed

@@ -18,6 +18,7 @@ from rnn_conformance.harness import (
     observe,
     run_target,
 )
+from rnn_conformance.layouts import map_state
 from rnn_conformance.strategies import batch_sizes, rnn_cases
 
 several = batch_sizes(min_size=2, allow_unbatched=False, allow_empty=False)
@@ -28,7 +29,7 @@ def _select(case, run_or_arrays, order):
     first, second = run_or_arrays
     return (
         np.take(first, order, axis=batch_axis(case.config)),
-        None if second is None else second[:, order],
+        map_state(lambda state: state[:, order], second),
     )
 
 

@@ -16,7 +16,6 @@ import numpy as np
 from hypothesis import given
 
 from rnn_conformance.cases import RNNCase
-from rnn_conformance.config import RNNConfig
 from rnn_conformance.harness import (
     Expected,
     Suite,
@@ -32,6 +31,7 @@ from rnn_conformance.harness import (
     run_target,
     time_axis,
 )
+from rnn_conformance.layouts import map_state, output_part
 from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
 from rnn_conformance.tolerances import ToleranceError, assert_within
 
@@ -44,22 +44,24 @@ def test_stacked_layers_equal_chained_single_layers(suite, device, case):
     whole = run_target(suite, case, device)
     D, layer_input, finals = case.config.num_directions, case.input, []
     for layer in range(case.config.num_layers):
-        kwargs = case.config.constructor_kwargs()
-        kwargs.update(
-            num_layers=1,
-            dropout=0.0,
-            input_size=case.config.layer_input_size(layer),
+        config = case.config.with_(
+            num_layers=1, dropout=0.0, input_size=case.config.layer_input_size(layer)
         )
         part = case.with_(
-            config=RNNConfig(**kwargs),
+            config=config,
             input=layer_input,
-            hx=None if case.hx is None else case.hx[layer * D : (layer + 1) * D],
+            hx=map_state(lambda h, k=layer: h[k * D : (k + 1) * D], case.hx),
             params=layer_params(case.params, layer),
         )
         run = run_target(suite, part, device)
         layer_input = run.output
         finals.append(run.h_n)
-    chained = TargetRun(layer_input, np.concatenate(finals), whole.output_tensor, whole.h_n_tensor)
+    chained = TargetRun(
+        layer_input,
+        map_state(lambda *hs: np.concatenate(hs), *finals),
+        whole.output_tensor,
+        whole.h_n_tensor,
+    )
     assert_runs_agree(
         suite,
         case,
@@ -75,34 +77,30 @@ def test_bidirectional_equals_forward_and_flipped_reverse(suite, device, case):
     observe(suite, case, device)
     whole = run_target(suite, case, device)
     axis = time_axis(case)
-    kwargs = {**case.config.constructor_kwargs(), "bidirectional": False}
-    one_way = RNNConfig(**kwargs)
+    one_way = case.config.with_(bidirectional=False)
     forward = run_target(
         suite,
         case.with_(
             config=one_way,
-            hx=None if case.hx is None else case.hx[:1],
+            hx=map_state(lambda h: h[:1], case.hx),
             params=layer_params(case.params, 0, directions=(0,)),
         ),
         device,
     )
-    reverse_params = {
-        name.replace("_reverse", ""): value
-        for name, value in layer_params(case.params, 0, directions=(1,)).items()
-    }
+    reverse_params = layer_params(case.params, 0, directions=(1,), as_direction=0)
     reverse = run_target(
         suite,
         case.with_(
             config=one_way,
             input=np.flip(case.input, axis).copy(),
-            hx=None if case.hx is None else case.hx[1:],
+            hx=map_state(lambda h: h[1:], case.hx),
             params=reverse_params,
         ),
         device,
     )
     combined = TargetRun(
         np.concatenate([forward.output, np.flip(reverse.output, axis)], axis=-1),
-        np.concatenate([forward.h_n, reverse.h_n]),
+        map_state(lambda f, r: np.concatenate([f, r]), forward.h_n, reverse.h_n),
         whole.output_tensor,
         whole.h_n_tensor,
     )
@@ -122,13 +120,16 @@ def test_cell_steps_reproduce_one_layer_rnn(suite, device, case):
     observe(suite, case, device, uses="both")
     whole = run_target(suite, case, device)
     axis = time_axis(case)
-    h = None if case.hx is None else case.hx[0]
+    h = map_state(lambda h: h[0], case.hx)
     outputs = []
     for step in range(case.seq_len):
         h = run_cell_target(suite, case, device, np.take(case.input, step, axis=axis), h)
         outputs.append(h)
     stepped = TargetRun(
-        np.stack(outputs, axis=axis), h[None], whole.output_tensor, whole.h_n_tensor
+        np.stack([output_part(state) for state in outputs], axis=axis),
+        map_state(lambda part: part[None], h),
+        whole.output_tensor,
+        whole.h_n_tensor,
     )
     # Each target is judged by its own declared accuracy; each is within its own bound of
     # the exact result, so the two may differ by the sum of the bounds (twice the bound
@@ -147,7 +148,9 @@ def test_cell_steps_reproduce_one_layer_rnn(suite, device, case):
             assert_within(
                 getattr(stepped, name),
                 getattr(whole, name),
-                getattr(rnn_expected.bounds, name) + getattr(cell_expected.bounds, name),
+                map_state(
+                    np.add, getattr(rnn_expected.bounds, name), getattr(cell_expected.bounds, name)
+                ),
                 what=name,
                 axes=axes[name],
             )

@@ -38,7 +38,8 @@ from rnn_conformance.harness import (
     run_target,
     to_tensor,
 )
-from rnn_conformance.reference import as_float64, rnn_forward_trace
+from rnn_conformance.layouts import map_state
+from rnn_conformance.reference import as_float64, forward_trace
 from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
 from rnn_conformance.tolerances import assert_within, forward_error_bounds
 
@@ -154,18 +155,21 @@ def _upper_layers_on_zeros(case, precision):
     layer_input = case.input
     for layer in range(c.num_layers):
         params = layer_params(case.params, layer)
-        hx = None if case.hx is None else case.hx[layer * D : (layer + 1) * D]
-        out, h_n, trace = rnn_forward_trace(
-            layer_input, params, hx, nonlinearity=c.nonlinearity, batch_first=c.batch_first
-        )
-        bounds = forward_error_bounds(
-            trace, precision, batched=case.batched, batch_first=c.batch_first
-        )
+        hx = map_state(lambda h, k=layer: h[k * D : (k + 1) * D], case.hx)
+        config = c.with_(num_layers=1, dropout=0.0, input_size=c.layer_input_size(layer))
+        out, h_n, trace = forward_trace(config, layer_input, params, hx)
+        bounds = forward_error_bounds(trace, precision)
         outputs, output_bounds = out, bounds.output
         finals.append(h_n)
         final_bounds.append(bounds.h_n)
         layer_input = np.zeros_like(out)
-    return outputs, np.concatenate(finals), output_bounds, np.concatenate(final_bounds)
+    stacked = map_state(lambda *parts: np.concatenate(parts), *finals)
+    return (
+        outputs,
+        stacked,
+        output_bounds,
+        map_state(lambda *parts: np.concatenate(parts), *final_bounds),
+    )
 
 
 @pytest.mark.rnn_requires("training_dropout")
@@ -192,7 +196,7 @@ def test_dropout_one_zeroes_the_inputs_of_upper_layers(suite, device, case):
 @pytest.mark.rnn_requires("training_dropout")
 @given(case=rnn_cases(configs=rnn_configs(max_layers=1)), p=st.sampled_from([0.5, 1.0]))
 def test_dropout_is_a_no_op_for_one_layer(suite, device, case, p):
-    config = RNNConfig(**{**case.config.constructor_kwargs(), "dropout": p})
+    config = case.config.with_(dropout=p)
     case = case.with_(config=config)
     observe(suite, case, device)
     with warnings.catch_warnings():

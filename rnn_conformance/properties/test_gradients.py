@@ -26,6 +26,7 @@ from rnn_conformance.harness import (
     reference_gradients,
     run_target_gradients,
 )
+from rnn_conformance.layouts import pack_state
 from rnn_conformance.strategies import (
     batch_sizes,
     float_arrays,
@@ -33,7 +34,7 @@ from rnn_conformance.strategies import (
     rnn_configs,
     sequence_lengths,
 )
-from rnn_conformance.tolerances import assert_within
+from rnn_conformance.tolerances import assert_within, leaves
 
 non_empty = batch_sizes(allow_empty=False)
 
@@ -41,7 +42,7 @@ non_empty = batch_sizes(allow_empty=False)
 def _gradient_axes(case, name, values):
     if name == "input":
         return (*output_axes(case)[:-1], "feature")
-    if name == "hx":
+    if name.startswith("hx"):
         return hidden_axes(case)
     return ("row", "column")[: values.ndim]
 
@@ -54,10 +55,9 @@ def test_gradients_match_reference_bptt(suite, device, case, data):
         float_arrays(case.config.output_shape(case.seq_len, case.batch_size), dtype=case.dtype),
         label="grad_output",
     )
-    grad_h_n = data.draw(
-        float_arrays(case.config.hidden_shape(case.batch_size), dtype=case.dtype),
-        label="grad_h_n",
-    )
+    state = case.config.state_shapes(case.batch_size)
+    grads = [data.draw(float_arrays(shape, dtype=case.dtype), label="grad_h_n") for shape in state]
+    grad_h_n = pack_state(case.config, grads)
     actual = run_target_gradients(suite, case, device, grad_output, grad_h_n)
     precision = precision_for(suite, case, device)
     expected, bounds = reference_gradients(case, precision, grad_output, grad_h_n)
@@ -100,14 +100,16 @@ def test_gradcheck_passes_in_float64(suite, device, case):
     observe(suite, case, device)
     module = build_module(suite, case, device)
     names = [name for name, _ in module.named_parameters()]
-    inputs = [t.requires_grad_() for t in case_tensors(case, device) if t is not None]
+    x, hx = case_tensors(case, device)
+    state = [] if hx is None else [part for _, part in leaves(hx, "hx")]
+    inputs = [t.requires_grad_() for t in (x, *state)]
     params = [p.detach().clone().requires_grad_() for p in module.parameters()]
 
     def forward(x, *rest):
-        hx = rest[0] if case.hx is not None else None
-        weights = dict(zip(names, rest[len(rest) - len(names) :], strict=True))
-        args = (x,) if hx is None else (x, hx)
-        return suite.target.forward_with(module, weights, *args)
+        parts, weights = rest[: len(state)], dict(zip(names, rest[len(state) :], strict=True))
+        args = (x,) if hx is None else (x, pack_state(case.config, list(parts)))
+        output, h_n = suite.target.forward_with(module, weights, *args)
+        return (output, *(part for _, part in leaves(h_n, "h_n")))
 
     try:
         torch.autograd.gradcheck(forward, (*inputs, *params))

@@ -10,8 +10,9 @@ import torch
 from hypothesis import given
 
 from rnn_conformance.harness import build_module, case_tensors, observe, run_target
+from rnn_conformance.layouts import map_state
 from rnn_conformance.strategies import memory_layouts, rnn_cases
-from rnn_conformance.tolerances import assert_identical
+from rnn_conformance.tolerances import assert_identical, leaves
 
 
 @given(case=rnn_cases())
@@ -48,8 +49,9 @@ def test_forward_does_not_modify_input_or_hx(suite, device, case):
     observe(suite, case, device)
     module = build_module(suite, case, device)
     x, hx = case_tensors(case, device)
-    before = (x.clone(), hx.clone())
+    before = (x.clone(), map_state(torch.clone, hx))
     with torch.no_grad():
         suite.target.forward(module, x, hx)
     assert torch.equal(x, before[0]), f"forward modified its input\n  {case.describe()}"
-    assert torch.equal(hx, before[1]), f"forward modified hx\n  {case.describe()}"
+    for (name, now), (_, then) in zip(leaves(hx, "hx"), leaves(before[1], "hx"), strict=True):
+        assert torch.equal(now, then), f"forward modified {name}\n  {case.describe()}"
