@@ -133,10 +133,10 @@ def _spelled(settings: Mapping[str, Setting], key: str) -> str:
     return OPTIONS[key].pytest_name
 
 
-def _target(setting: Setting, default: str) -> Target:
+def _target(setting: Setting, family: Family, default: str) -> Target:
     spec = default if setting.value is None else str(setting.value)
     try:
-        return Target.from_spec(spec)
+        return Target.from_spec(spec, family)
     except TargetSpecError as exc:
         raise UsageProblem(f"{setting.source}: {exc}") from None
 
@@ -196,8 +196,8 @@ def _activation_error(target: Target, setting: Setting) -> float:
 def resolve(settings: Mapping[str, Setting]) -> RunFacts:
     """Resolve :func:`rnn_conformance.options.collect`'s settings; raise :class:`UsageProblem`."""
     family = _family(settings["family"])
-    target = _target(settings["impl"], family.module_target)
-    cell_target = _target(settings["cell_impl"], family.cell_target)
+    target = _target(settings["impl"], family, family.module_target)
+    cell_target = _target(settings["cell_impl"], family, family.cell_target)
     _check_family(target, "module", family, settings)
     _check_family(cell_target, "cell", family, settings)
     skips_setting = settings["skips"]
