@@ -1,0 +1,121 @@
+"""nn.LSTM: gates i, f, g, o; ``c' = f * c + i * g``, ``h' = o * tanh(c')``, then ``W_hr h'``.
+
+torch chunks the gate rows in the order i, f, g, o; ``i``, ``f`` and ``o`` are sigmoids and
+``g`` a tanh. With ``proj_size > 0`` the new ``h`` is projected, ``h' = W_hr (o * tanh(c'))``,
+so ``h`` has ``proj_size`` features and ``c`` keeps ``hidden_size``; ``weight_hh`` then reads
+the projected ``h`` and is (4H, proj_size).
+
+>>> import numpy as np
+>>> from rnn_conformance.arithmetic import EXACT
+>>> from rnn_conformance.config import RNNConfig
+>>> config = RNNConfig(1, 1, family_name="lstm")
+>>> (h, c), _ = LSTM.step(EXACT, config, np.zeros((1, 4)), np.zeros((1, 4)),
+...                       (np.zeros((1, 1)), np.ones((1, 1))), {})
+>>> float(c[0, 0]), round(float(h[0, 0]), 6)  # f = i = o = 1/2, g = 0
+(0.5, 0.231059)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rnn_conformance.arithmetic import Arithmetic
+from rnn_conformance.families.base import Family, StepGradients
+
+if TYPE_CHECKING:
+    from rnn_conformance.config import RNNConfig
+
+__all__ = ["LSTM", "LongShortTermMemory"]
+
+
+class LongShortTermMemory(Family):
+    """nn.LSTM and nn.LSTMCell: four gates, state ``(h, c)``, optional projection of ``h``."""
+
+    name: ClassVar[str] = "lstm"
+    title: ClassVar[str] = "nn.LSTM"
+    module_target: ClassVar[str] = "torch.nn:LSTM"
+    cell_target: ClassVar[str] = "torch.nn:LSTMCell"
+    gates: ClassVar[int] = 4
+    state_names: ClassVar[tuple[str, ...]] = ("h", "c")
+    options: ClassVar[Mapping[str, Any]] = {"proj_size": 0}
+
+    def check(self, config: RNNConfig) -> None:
+        """Also nn.LSTM's rule: ``0 <= proj_size < hidden_size``."""
+        super().check(config)
+        if config.proj_size < 0:
+            raise ValueError(
+                "proj_size should be a positive integer or zero to disable projections"
+            )
+        if config.proj_size >= config.hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+
+    def options_from_parameters(self, shapes: Mapping[str, tuple[int, ...]]) -> dict[str, Any]:
+        """``proj_size`` is the row count of ``weight_hr_l0``, when there is one."""
+        projection = shapes.get("weight_hr_l0")
+        return {} if projection is None else {"proj_size": projection[0]}
+
+    def state_sizes(self, config: RNNConfig) -> tuple[int, ...]:
+        """``h`` has ``proj_size`` features when projecting, ``c`` always ``hidden_size``."""
+        return (config.proj_size or config.hidden_size, config.hidden_size)
+
+    def direction_parameters(self, config: RNNConfig, layer: int) -> dict[str, tuple[int, ...]]:
+        """nn.LSTM registers ``weight_hr`` after the biases."""
+        shapes = super().direction_parameters(config, layer)
+        if config.proj_size:
+            shapes["weight_hr"] = (config.proj_size, config.hidden_size)
+        return shapes
+
+    def step(
+        self,
+        ops: Arithmetic,
+        config: RNNConfig,
+        gi: Any,
+        gh: Any,
+        state: tuple[Any, ...],
+        weights: Mapping[str, Any],
+    ) -> tuple[tuple[Any, ...], Any]:
+        """One step; each gate's pre-activation is one sum of both projections."""
+        i_pre, f_pre, g_pre, o_pre = ops.chunk(ops.add(gi, gh), 4)
+        i, f, g, o = ops.sigmoid(i_pre), ops.sigmoid(f_pre), ops.tanh(g_pre), ops.sigmoid(o_pre)
+        c = ops.add(ops.mul(f, state[1]), ops.mul(i, g))
+        tanh_c = ops.tanh(c)
+        h = ops.mul(o, tanh_c)
+        cache = (i, f, g, o, state[1], tanh_c, h)
+        if config.proj_size:
+            return (ops.linear(h, weights["weight_hr"]), c), cache
+        return (h, c), cache
+
+    def step_backward(
+        self,
+        ops: Arithmetic,
+        config: RNNConfig,
+        cache: Any,
+        grads: tuple[Any, ...],
+        weights: Mapping[str, Any],
+    ) -> StepGradients:
+        """Through the projection, ``h = o * tanh(c)``, then ``c = f * c_prev + i * g``."""
+        i, f, g, o, c_prev, tanh_c, h = cache
+        d_h, d_c = grads
+        parameters = {}
+        if config.proj_size:
+            parameters["weight_hr"] = (d_h, h)
+            d_h = ops.linear(d_h, weights["weight_hr"].T)
+        d_c = ops.add(d_c, ops.mul(ops.mul(d_h, o), ops.one_minus(ops.mul(tanh_c, tanh_c))))
+        d_i = ops.mul(ops.mul(d_c, g), _sigmoid_slope(ops, i))
+        d_f = ops.mul(ops.mul(d_c, c_prev), _sigmoid_slope(ops, f))
+        d_g = ops.mul(ops.mul(d_c, i), ops.one_minus(ops.mul(g, g)))
+        d_o = ops.mul(ops.mul(d_h, tanh_c), _sigmoid_slope(ops, o))
+        gates = ops.cat([d_i, d_f, d_g, d_o])
+        return StepGradients(
+            gi=gates, gh=gates, state=(None, ops.mul(d_c, f)), parameters=parameters
+        )
+
+
+def _sigmoid_slope(ops: Arithmetic, s: Any) -> Any:
+    """The sigmoid's derivative from its output, as kernels compute it: ``s * (1 - s)``."""
+    return ops.mul(s, ops.one_minus(s))
+
+
+LSTM = LongShortTermMemory()
+"""The nn.LSTM family."""
