@@ -119,7 +119,7 @@ def reference_versus_torch(repeats: int = 5) -> list[dict]:
     ]
 
 
-_PASSING = re.compile(r"(\d+) passing examples")
+_PASSING = re.compile(r"(\d+) passing(?: examples)?\b")
 _HEADER = re.compile(r"^(\S+::\S+):$")
 
 
