@@ -344,7 +344,7 @@ def _float_arrays(
 
 
 def _check_shape(shape: object) -> tuple[int, ...]:
-    if not isinstance(shape, (tuple, list)) or not all(
+    if not isinstance(shape, tuple | list) or not all(
         isinstance(side, int) and not isinstance(side, bool) and side >= 0 for side in shape
     ):
         raise InvalidArgument(f"shape={shape!r} must be a tuple of non-negative ints")

@@ -116,7 +116,7 @@ def check_bool(name: str, value: object) -> bool:
 
 def check_sequence(name: str, values: object, *, example: tuple[Any, ...]) -> tuple[Any, ...]:
     """``values`` as a tuple, if it is an ordered sequence and not a string."""
-    if isinstance(values, (str, bytes)):
+    if isinstance(values, str | bytes):
         raise InvalidArgument(
             f"{name}={values!r} is a string, not a sequence of values: "
             f"pass a sequence, e.g. {name}={example!r}"
