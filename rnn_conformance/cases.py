@@ -27,7 +27,9 @@ class RNNCase:
     """One complete call of an RNN: configuration, weights, input, ``h_0`` and layout.
 
     ``input`` is laid out as the config says (``batch_first`` honoured; 2-D when
-    ``batch_size`` is None); arrays are float64 holding ``dtype``-exact values.
+    ``batch_size`` is None); arrays are float64 holding ``dtype``-exact values. ``hx`` is
+    ``None`` (a call without ``h_0``), an array, or a tuple of arrays for a family whose
+    state has several parts (nn.LSTM's ``(h_0, c_0)``).
     :func:`rnn_conformance.strategies.rnn_cases` draws them; they can also be built.
 
     Example:
@@ -53,7 +55,7 @@ class RNNCase:
     seq_len: int
     batch_size: int | None
     input: Array = field(repr=False)
-    hx: Array | None = field(repr=False)
+    hx: Any = field(repr=False)
     params: dict[str, Array] = field(repr=False)
     memory_layout: MemoryLayout = "contiguous"
 
@@ -64,7 +66,7 @@ class RNNCase:
 
     def describe(self) -> str:
         """A bug-report paragraph: config, dtype, shapes, hx and layout."""
-        hx = "None (zeros)" if self.hx is None else f"shape {self.hx.shape}"
+        hx = "None (zeros)" if self.hx is None else f"shape {_shapes(self.hx)}"
         batch = "unbatched" if self.batch_size is None else f"batch_size={self.batch_size}"
         return (
             f"{self.config.describe()}\n  dtype={self.dtype}, seq_len={self.seq_len}, {batch}, "
@@ -74,8 +76,11 @@ class RNNCase:
     def label(self) -> str:
         """A coarse class of this case for ``hypothesis.event`` coverage statistics."""
         c = self.config
+        kind = [c.nonlinearity] if "nonlinearity" in c.family.options else [c.family.name]
+        if c.proj_size:
+            kind.append(f"proj_size={c.proj_size}")
         parts = [
-            c.nonlinearity,
+            *kind,
             "bidirectional" if c.bidirectional else "unidirectional",
             f"layers={c.num_layers}",
             "batch_first" if c.batch_first else "seq_first",
@@ -91,7 +96,7 @@ class RNNCase:
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         # Hypothesis prints falsifying examples through this hook: show the config and
         # the values in full when small enough to paste, summarised when not.
-        arrays = {"input": self.input, "hx": self.hx, **self.params}
+        arrays = {"input": self.input, **_named("hx", self.hx), **self.params}
         lines = [
             f"RNNCase({self.config!r}, dtype={self.dtype!r}, seq_len={self.seq_len}, "
             f"batch_size={self.batch_size}, memory_layout={self.memory_layout!r},"
@@ -110,3 +115,17 @@ class RNNCase:
     def with_(self, **changes: Any) -> RNNCase:
         """A copy with fields replaced (``dataclasses.replace``)."""
         return replace(self, **changes)
+
+
+def _shapes(state: Any) -> Any:
+    """A state's shape, or the shapes of its parts: ``((2, 3, 4), (2, 3, 5))``."""
+    if isinstance(state, tuple | list):
+        return tuple(_shapes(part) for part in state)
+    return state.shape
+
+
+def _named(name: str, state: Any) -> dict[str, Any]:
+    """A state by name, its parts as ``name[i]``."""
+    if isinstance(state, tuple | list):
+        return {f"{name}[{i}]": part for i, part in enumerate(state)}
+    return {name: state}

@@ -37,6 +37,7 @@ from rnn_conformance.arithmetic import Array
 from rnn_conformance.cases import MEMORY_LAYOUTS, MemoryLayout, RNNCase
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.dtypes import FLOAT_DTYPES
+from rnn_conformance.families import family_named
 from rnn_conformance.families.elman import NONLINEARITIES
 from rnn_conformance.strategy_arguments import (
     check_bool as _check_bool,
@@ -207,20 +208,32 @@ def _configs(
     biases: st.SearchStrategy[bool],
     batch_firsts: st.SearchStrategy[bool],
     directions: st.SearchStrategy[bool],
+    family: str,
 ) -> RNNConfig:
     num_layers = draw(layers)
     # nn.RNN warns about dropout on a single layer: there is no layer after it to drop to.
     dropout = draw(dropouts) if num_layers > 1 and dropouts is not None else 0.0
+    takes = family_named(family).options
+    input_size, hidden_size = draw(input_sizes), draw(hidden_sizes)
     return RNNConfig(
-        input_size=draw(input_sizes),
-        hidden_size=draw(hidden_sizes),
+        input_size=input_size,
+        hidden_size=hidden_size,
         num_layers=num_layers,
-        nonlinearity=draw(nonlinearities),
+        nonlinearity=draw(nonlinearities) if "nonlinearity" in takes else "tanh",
         bias=draw(biases),
         batch_first=draw(batch_firsts),
         dropout=dropout,
         bidirectional=draw(directions),
+        # nn.LSTM's projection: none (what it shrinks to) or any size below hidden_size.
+        proj_size=draw(_projections(hidden_size)) if "proj_size" in takes else 0,
+        family_name=family,
     )
+
+
+def _projections(hidden_size: int) -> st.SearchStrategy[int]:
+    if hidden_size == 1:
+        return st.just(0)
+    return st.just(0) | st.integers(1, hidden_size - 1)
 
 
 @_defines_strategy
@@ -237,15 +250,19 @@ def rnn_configs(
     batch_first: bool | None = None,
     bidirectional: bool | None = None,
     dropouts: Sequence[float] = (0.0, 0.5),
+    family: str = "rnn",
 ) -> st.SearchStrategy[RNNConfig]:
-    """Valid nn.RNN configurations (:class:`RNNConfig`) within the given bounds.
+    """Valid configurations (:class:`RNNConfig`) of ``family``'s module within the given bounds.
 
     Sizes lie within their ``min_*``/``max_*`` bounds, mostly small (input <= 8, hidden
     <= 16, layers <= 2, or the minimum where that is larger) and sometimes reaching the
     maxima. ``bias``, ``batch_first`` and ``bidirectional`` are fixed when given and
     drawn when ``None``. ``nonlinearity`` is drawn from ``nonlinearities``. Dropout is
     drawn from ``dropouts`` only for ``num_layers > 1`` (nn.RNN warns otherwise), and is
-    0.0 when ``dropouts`` is empty.
+    0.0 when ``dropouts`` is empty. ``family`` names a family of
+    :mod:`rnn_conformance.families`; a family that takes no ``nonlinearity`` keeps its
+    default, and one that takes ``proj_size`` (nn.LSTM) draws it in ``[0, hidden_size)``,
+    half the time 0, shrinking to 0.
 
     Shrinks towards the smallest config the arguments allow: the minimum sizes, the first
     nonlinearity, bias on, sequence-first, unidirectional, the smallest dropout; with the
@@ -276,6 +293,14 @@ def rnn_configs(
     )
     layers = _sizes("min_layers", min_layers, "max_layers", max_layers, at_least=1, typical=2)
     choices = _check_choices("nonlinearities", nonlinearities, NONLINEARITIES)
+    try:
+        takes = family_named(family).options
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"family={family!r}: {exc}") from None
+    if "nonlinearity" not in takes and tuple(nonlinearities) != ("tanh", "relu"):
+        raise InvalidArgument(
+            f"nonlinearities={nonlinearities!r}: family {family!r} takes no nonlinearity"
+        )
     dropout_values = _check_numbers(
         "dropouts", dropouts, example=(0.0, 0.5), rule="in [0, 1]", valid=lambda p: 0 <= p <= 1
     )
@@ -292,6 +317,7 @@ def rnn_configs(
         biases=biases,
         batch_firsts=_flags("batch_first", batch_first),
         directions=_flags("bidirectional", bidirectional),
+        family=family,
     )
 
 
@@ -415,8 +441,10 @@ def rnn_parameters(
 
 def _hidden_states(
     config: RNNConfig, batch_size: int | None, dtype: str, allow_none: bool
-) -> st.SearchStrategy[Array | None]:
-    states = _float_arrays(config.hidden_shape(batch_size), dtype, (1.0, 0.5))
+) -> st.SearchStrategy[Any]:
+    parts = [_float_arrays(shape, dtype, (1.0, 0.5)) for shape in config.state_shapes(batch_size)]
+    # A state of several parts ((h_0, c_0)) is drawn whole or omitted whole, as hx is passed.
+    states: st.SearchStrategy[Any] = parts[0] if len(parts) == 1 else st.tuples(*parts)
     return (st.none() | states) if allow_none else states
 
 
@@ -429,6 +457,9 @@ def hidden_states(
     allow_none: bool = True,
 ) -> st.SearchStrategy[Array | None]:
     """Initial states ``h_0`` of shape (D * num_layers, [N,] H), or ``None``.
+
+    For a family whose state has several parts (nn.LSTM's ``(h_0, c_0)``) a tuple with
+    one array per part, each of its own shape, drawn together.
 
     ``batch_size`` is ``None`` for unbatched input. The arrays are :func:`float_arrays`
     at magnitude 1 or 0.5, so within [-2, 2], and shrink as theirs do. ``None`` (nn.RNN's

@@ -9,7 +9,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from rnn_conformance.backprop import gradients_from_trace
@@ -17,6 +17,7 @@ from rnn_conformance.config import RNNConfig
 from rnn_conformance.families import FAMILIES
 from rnn_conformance.families.lstm import LSTM
 from rnn_conformance.reference import forward_trace
+from rnn_conformance.strategies import hidden_states, rnn_configs
 from rnn_conformance.tolerances import (
     SAFETY,
     Precision,
@@ -169,3 +170,22 @@ def test_float32_nn_lstm_gradients_stay_inside_the_bound(config, steps, batch, s
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.abs(g.double().numpy() - w) / (SAFETY * b)
         assert float(np.nan_to_num(ratio, nan=0.0, posinf=0.0).max()) < 0.5
+
+
+def test_lstm_configs_draw_a_projection_below_hidden_size_and_shrink_to_none():
+    configs = rnn_configs(family="lstm")
+    assert repr(configs) == "rnn_configs(family='lstm')"
+    minimal = find(configs, lambda c: True, settings=settings(database=None))
+    assert minimal == RNNConfig(1, 1, family_name="lstm")
+    projected = find(configs, lambda c: c.proj_size > 0, settings=settings(database=None))
+    assert (projected.hidden_size, projected.proj_size) == (2, 1)
+    state = hidden_states(projected, 3, allow_none=False).example()
+    assert [part.shape for part in state] == [(1, 3, 1), (1, 3, 2)]
+
+
+@settings(max_examples=50, deadline=None)
+@given(config=st.deferred(lambda: rnn_configs(family="lstm")))
+def test_drawn_lstm_configs_are_valid_for_nn_lstm(config):
+    assert 0 <= config.proj_size < config.hidden_size
+    module = torch.nn.LSTM(**config.constructor_kwargs())
+    assert list(config.parameter_shapes()) == [name for name, _ in module.named_parameters()]
