@@ -36,6 +36,7 @@ from hypothesis import Phase, settings
 
 from rnn_conformance.capabilities import CAPABILITIES, skip_reason
 from rnn_conformance.failures import failure_details, record_examples
+from rnn_conformance.families import select_family
 from rnn_conformance.harness import Suite
 from rnn_conformance.options import OPTIONS, collect
 from rnn_conformance.session import RunFacts, UsageProblem, resolve
@@ -119,6 +120,8 @@ def pytest_configure(config: pytest.Config) -> None:
         # machine (measured: -n 2 slower than -n 0 on 2 cores without this).
         torch.set_num_threads(1)
     facts.suite.tf32.apply()
+    # The properties' strategies draw configurations of the selected family.
+    select_family(facts.family.name)
     config.stash[_FACTS] = facts
 
 

@@ -37,7 +37,7 @@ from rnn_conformance.arithmetic import Array
 from rnn_conformance.cases import MEMORY_LAYOUTS, MemoryLayout, RNNCase
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.dtypes import FLOAT_DTYPES
-from rnn_conformance.families import family_named
+from rnn_conformance.families import family_named, selected_family
 from rnn_conformance.families.elman import NONLINEARITIES
 from rnn_conformance.strategy_arguments import (
     check_bool as _check_bool,
@@ -208,8 +208,9 @@ def _configs(
     biases: st.SearchStrategy[bool],
     batch_firsts: st.SearchStrategy[bool],
     directions: st.SearchStrategy[bool],
-    family: str,
+    family: str | None,
 ) -> RNNConfig:
+    family = selected_family() if family is None else family
     num_layers = draw(layers)
     # nn.RNN warns about dropout on a single layer: there is no layer after it to drop to.
     dropout = draw(dropouts) if num_layers > 1 and dropouts is not None else 0.0
@@ -250,7 +251,7 @@ def rnn_configs(
     batch_first: bool | None = None,
     bidirectional: bool | None = None,
     dropouts: Sequence[float] = (0.0, 0.5),
-    family: str = "rnn",
+    family: str | None = None,
 ) -> st.SearchStrategy[RNNConfig]:
     """Valid configurations (:class:`RNNConfig`) of ``family``'s module within the given bounds.
 
@@ -260,9 +261,10 @@ def rnn_configs(
     drawn when ``None``. ``nonlinearity`` is drawn from ``nonlinearities``. Dropout is
     drawn from ``dropouts`` only for ``num_layers > 1`` (nn.RNN warns otherwise), and is
     0.0 when ``dropouts`` is empty. ``family`` names a family of
-    :mod:`rnn_conformance.families`; a family that takes no ``nonlinearity`` keeps its
-    default, and one that takes ``proj_size`` (nn.LSTM) draws it in ``[0, hidden_size)``,
-    half the time 0, shrinking to 0.
+    :mod:`rnn_conformance.families`; ``None`` is the session's (``--rnn-family``, nn.RNN
+    outside the suite's pytest sessions), looked up when drawing. A family that takes no
+    ``nonlinearity`` keeps its default, and one that takes ``proj_size`` (nn.LSTM) draws
+    it in ``[0, hidden_size)``, half the time 0, shrinking to 0.
 
     Shrinks towards the smallest config the arguments allow: the minimum sizes, the first
     nonlinearity, bias on, sequence-first, unidirectional, the smallest dropout; with the
@@ -294,7 +296,7 @@ def rnn_configs(
     layers = _sizes("min_layers", min_layers, "max_layers", max_layers, at_least=1, typical=2)
     choices = _check_choices("nonlinearities", nonlinearities, NONLINEARITIES)
     try:
-        takes = family_named(family).options
+        takes = family_named(family).options if family is not None else {"nonlinearity": 0}
     except (TypeError, ValueError) as exc:
         raise InvalidArgument(f"family={family!r}: {exc}") from None
     if "nonlinearity" not in takes and tuple(nonlinearities) != ("tanh", "relu"):

@@ -26,12 +26,28 @@ __all__ = [
     "StepGradients",
     "family_named",
     "family_of_torch_class",
+    "select_family",
+    "selected_family",
 ]
 
 FAMILIES: dict[str, Family] = {family.name: family for family in (ELMAN,)}
 """Every family the suite checks, by ``--rnn-family`` name."""
 
 DEFAULT_FAMILY = "rnn"
+
+_selected = DEFAULT_FAMILY
+
+
+def select_family(name: str) -> None:
+    """Make ``name`` the family the strategies draw when none is named (the session's)."""
+    global _selected
+    family_named(name)
+    _selected = name
+
+
+def selected_family() -> str:
+    """The family selected for this session (``--rnn-family``), ``rnn`` by default."""
+    return _selected
 
 
 def family_named(name: str) -> Family:
