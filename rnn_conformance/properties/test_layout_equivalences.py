@@ -27,9 +27,7 @@ batched_only = batch_sizes(allow_unbatched=False)
 @given(case=rnn_cases(batches=batched_only))
 def test_batch_first_is_a_transpose(suite, device, case):
     observe(suite, case, device)
-    flipped_config = case.config.__class__(
-        **{**case.config.constructor_kwargs(), "batch_first": not case.config.batch_first}
-    )
+    flipped_config = case.config.with_(batch_first=not case.config.batch_first)
     flipped = case.with_(config=flipped_config, input=case.input.transpose(1, 0, 2))
     run = run_target(suite, case, device)
     other = run_target(suite, flipped, device)

@@ -52,7 +52,7 @@ def _steps(case, steps):
 def test_outputs_do_not_depend_on_the_future(suite, device, case, data):
     observe(suite, case, device)
     cut = data.draw(st.integers(1, case.seq_len - 1), label="first changed step")
-    hidden = case.config.hidden_size
+    hidden = case.config.output_size
     module = build_module(suite, case, device)
     run = run_target(suite, case, device, module=module)
     bounds = run_reference(case, precision_for(suite, case, device)).bounds.output
