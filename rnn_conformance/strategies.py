@@ -209,6 +209,7 @@ def _configs(
     batch_firsts: st.SearchStrategy[bool],
     directions: st.SearchStrategy[bool],
     family: str | None,
+    projections: bool,
 ) -> RNNConfig:
     family = selected_family() if family is None else family
     num_layers = draw(layers)
@@ -226,7 +227,7 @@ def _configs(
         dropout=dropout,
         bidirectional=draw(directions),
         # nn.LSTM's projection: none (what it shrinks to) or any size below hidden_size.
-        proj_size=draw(_projections(hidden_size)) if "proj_size" in takes else 0,
+        proj_size=draw(_projections(hidden_size)) if projections and "proj_size" in takes else 0,
         family_name=family,
     )
 
@@ -252,6 +253,7 @@ def rnn_configs(
     bidirectional: bool | None = None,
     dropouts: Sequence[float] = (0.0, 0.5),
     family: str | None = None,
+    projections: bool = True,
 ) -> st.SearchStrategy[RNNConfig]:
     """Valid configurations (:class:`RNNConfig`) of ``family``'s module within the given bounds.
 
@@ -264,7 +266,8 @@ def rnn_configs(
     :mod:`rnn_conformance.families`; ``None`` is the session's (``--rnn-family``, nn.RNN
     outside the suite's pytest sessions), looked up when drawing. A family that takes no
     ``nonlinearity`` keeps its default, and one that takes ``proj_size`` (nn.LSTM) draws
-    it in ``[0, hidden_size)``, half the time 0, shrinking to 0.
+    it in ``[0, hidden_size)``, half the time 0, shrinking to 0 (always 0 with
+    ``projections=False``, for claims that hold only without a projection).
 
     Shrinks towards the smallest config the arguments allow: the minimum sizes, the first
     nonlinearity, bias on, sequence-first, unidirectional, the smallest dropout; with the
@@ -320,6 +323,7 @@ def rnn_configs(
         batch_firsts=_flags("batch_first", batch_first),
         directions=_flags("bidirectional", bidirectional),
         family=family,
+        projections=_check_bool("projections", projections),
     )
 
 

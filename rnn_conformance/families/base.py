@@ -105,6 +105,10 @@ class Family:
         """Feature size of each state part (``h`` first)."""
         return (config.hidden_size,) * len(self.state_names)
 
+    def state_ranges(self, config: RNNConfig) -> tuple[tuple[float, float] | None, ...]:
+        """The interval each state part always lies in (``None``: unbounded), from any start."""
+        return (None,) * len(self.state_names)
+
     def direction_parameters(self, config: RNNConfig, layer: int) -> dict[str, tuple[int, ...]]:
         """The stems and shapes of one layer-direction's parameters, in registration order."""
         rows = self.gates * config.hidden_size

@@ -11,6 +11,7 @@ array([[1.]])
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -42,6 +43,10 @@ class Elman(Family):
             raise ValueError(
                 f"Unknown nonlinearity {config.nonlinearity!r}. Select from 'tanh' or 'relu'."
             )
+
+    def state_ranges(self, config: RNNConfig) -> tuple[tuple[float, float] | None, ...]:
+        """The interval [-1, 1] for tanh, [0, inf) for relu."""
+        return ((-1.0, 1.0) if config.nonlinearity == "tanh" else (0.0, math.inf),)
 
     def cell_kwargs(self, config: RNNConfig) -> dict[str, Any]:
         """nn.RNNCell also takes the nonlinearity."""

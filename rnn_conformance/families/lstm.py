@@ -59,6 +59,10 @@ class LongShortTermMemory(Family):
         """``h`` has ``proj_size`` features when projecting, ``c`` always ``hidden_size``."""
         return (config.proj_size or config.hidden_size, config.hidden_size)
 
+    def state_ranges(self, config: RNNConfig) -> tuple[tuple[float, float] | None, ...]:
+        """``|h| = |o * tanh(c)| <= 1`` unless projected; ``c`` may grow by 1 a step."""
+        return (None if config.proj_size else (-1.0, 1.0), None)
+
     def direction_parameters(self, config: RNNConfig, layer: int) -> dict[str, tuple[int, ...]]:
         """nn.LSTM registers ``weight_hr`` after the biases."""
         shapes = super().direction_parameters(config, layer)

@@ -1,6 +1,9 @@
 """Behaviour every user relies on: output ranges, determinism, inputs left untouched.
 
-tanh outputs lie in [-1, 1] and relu outputs are >= 0 (exactly, no tolerance); two
+Outputs and states stay in the interval their family guarantees, exactly (no tolerance):
+nn.RNN's tanh in [-1, 1] and relu >= 0, nn.LSTM's ``h = o * tanh(c)`` in [-1, 1] when not
+projected (a projected ``h`` and ``c`` have no bound, so the property draws no projection);
+two
 calls on the same inputs in eval mode agree bit for bit; ``input`` and ``hx`` hold the
 same values after the call as before.
 """
@@ -11,20 +14,28 @@ from hypothesis import given
 
 from rnn_conformance.harness import build_module, case_tensors, observe, run_target
 from rnn_conformance.layouts import map_state, output_part
-from rnn_conformance.strategies import memory_layouts, rnn_cases
+from rnn_conformance.strategies import memory_layouts, rnn_cases, rnn_configs
 from rnn_conformance.tolerances import assert_identical, leaves
 
 
-@given(case=rnn_cases())
+@given(case=rnn_cases(configs=rnn_configs(projections=False)))
 def test_outputs_stay_in_the_nonlinearity_range(suite, device, case):
     observe(suite, case, device)
     run = run_target(suite, case, device)
-    low, high = (-1.0, 1.0) if case.config.nonlinearity == "tanh" else (0.0, np.inf)
-    for name, values in (("output", run.output), ("h_n", run.h_n)):
+    ranges = case.config.family.state_ranges(case.config)
+    parts = leaves(run.h_n, "h_n")
+    checked = [("output", run.output, ranges[0])] + [
+        (name, values, bounds) for (name, values), bounds in zip(parts, ranges, strict=True)
+    ]
+    assert checked[0][2] is not None, f"{case.config.family.title} declares no output range"
+    for name, values, bounds in checked:
+        if bounds is None:
+            continue
+        low, high = bounds
         bad = (values < low) | (values > high) | np.isnan(values)
         assert not bad.any(), (
-            f"{bad.sum()} {name} values outside [{low}, {high}] for "
-            f"{case.config.nonlinearity}, e.g. {values[bad][:3]}\n  {case.describe()}"
+            f"{bad.sum()} {name} values outside [{low}, {high}] for {case.config.describe()}, "
+            f"e.g. {values[bad][:3]}\n  {case.describe()}"
         )
 
 
