@@ -115,7 +115,10 @@ def test_bidirectional_equals_forward_and_flipped_reverse(suite, device, case):
     )
 
 
-@given(case=rnn_cases(configs=rnn_configs(max_layers=1, bidirectional=False), batches=non_empty))
+one_layer_without_projection = rnn_configs(max_layers=1, bidirectional=False, projections=False)
+
+
+@given(case=rnn_cases(configs=one_layer_without_projection, batches=non_empty))
 def test_cell_steps_reproduce_one_layer_rnn(suite, device, case):
     observe(suite, case, device, uses="both")
     whole = run_target(suite, case, device)

@@ -21,7 +21,8 @@ from rnn_conformance.strategies import rnn_cases, rnn_configs, sequence_lengths
 from rnn_conformance.tolerances import assert_within
 
 one_step_cases = rnn_cases(
-    configs=rnn_configs(max_layers=1, bidirectional=False, batch_first=False),
+    # The family's cell has no projection (nn.LSTMCell takes no proj_size).
+    configs=rnn_configs(max_layers=1, bidirectional=False, batch_first=False, projections=False),
     seq_lens=sequence_lengths(max_len=1),
 )
 
