@@ -72,6 +72,9 @@ class Family:
     """The parts of ``h_0``/``h_n``; the first is the one the output shows."""
     options: ClassVar[Mapping[str, Any]] = {}
     """The family's own constructor arguments with their defaults."""
+    invalid_arguments: ClassVar[tuple[tuple[Mapping[str, Any], type[Exception]], ...]] = ()
+    """Family-specific changes to a valid ``(input_size=3, hidden_size=4, num_layers=2)``
+    call that torch's module rejects, with the exception type it raises."""
 
     # -- constructor -------------------------------------------------------------------
 

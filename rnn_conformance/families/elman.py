@@ -35,6 +35,10 @@ class Elman(Family):
     cell_target: ClassVar[str] = "torch.nn:RNNCell"
     gates: ClassVar[int] = 1
     options: ClassVar[Mapping[str, Any]] = {"nonlinearity": "tanh"}
+    invalid_arguments: ClassVar[tuple[tuple[Mapping[str, Any], type[Exception]], ...]] = (
+        ({"nonlinearity": "gelu"}, ValueError),
+        ({"proj_size": 1}, ValueError),  # "only supported for LSTM, not RNN or GRU"
+    )
 
     def check(self, config: RNNConfig) -> None:
         """Also reject a nonlinearity other than tanh and relu."""

@@ -39,6 +39,11 @@ class LongShortTermMemory(Family):
     gates: ClassVar[int] = 4
     state_names: ClassVar[tuple[str, ...]] = ("h", "c")
     options: ClassVar[Mapping[str, Any]] = {"proj_size": 0}
+    invalid_arguments: ClassVar[tuple[tuple[Mapping[str, Any], type[Exception]], ...]] = (
+        ({"proj_size": -1}, ValueError),
+        ({"proj_size": 4}, ValueError),  # not smaller than hidden_size=4
+        ({"nonlinearity": "tanh"}, TypeError),  # RNNBase takes no nonlinearity
+    )
 
     def check(self, config: RNNConfig) -> None:
         """Also nn.LSTM's rule: ``0 <= proj_size < hidden_size``."""

@@ -16,11 +16,21 @@ import torch
 from hypothesis import example, given
 
 from rnn_conformance.config import RNNConfig
+from rnn_conformance.families import family_named, selected_family
 from rnn_conformance.harness import TORCH_DTYPES
 from rnn_conformance.strategies import rnn_configs
 
 FALSE_ALARM_PER_EXAMPLE = 1e-8
-LARGE = RNNConfig(input_size=64, hidden_size=128, num_layers=2, bidirectional=True)
+FAMILY = family_named(selected_family())
+"""The session's family (``--rnn-family``): the parametrised cases below depend on it."""
+LARGE = RNNConfig(
+    input_size=64,
+    hidden_size=128,
+    num_layers=2,
+    bidirectional=True,
+    family_name=FAMILY.name,
+    **({"proj_size": 32} if "proj_size" in FAMILY.options else {}),
+)
 
 
 def _build(suite, config, device, dtype="float32"):
@@ -38,7 +48,7 @@ def test_parameters_have_nn_rnn_names_order_shapes_dtype_and_device(suite, devic
         module = _build(suite, config, device, dtype)
         params = dict(module.named_parameters())
         assert list(params) == config.parameter_names(), (
-            f"parameters {list(params)} != nn.RNN's {config.parameter_names()} for "
+            f"parameters {list(params)} != {config.family.title}'s {config.parameter_names()} for "
             f"{config.describe()}"
         )
         for name, shape in config.parameter_shapes().items():
@@ -82,7 +92,7 @@ def test_initialisation_is_uniform_within_one_over_sqrt_hidden(suite, device, co
 
 
 BAD_CONSTRUCTOR_ARGUMENTS = [
-    (dict(nonlinearity="gelu"), ValueError),
+    *FAMILY.invalid_arguments,
     (dict(dropout=-0.1), ValueError),
     (dict(dropout=1.5), ValueError),
     (dict(hidden_size=0), ValueError),
