@@ -23,12 +23,14 @@ import numpy as np
 
 from rnn_conformance.cases import RNNCase
 from rnn_conformance.config import RNNConfig
+from rnn_conformance.layouts import pack_state
 from rnn_conformance.parameters import parameter_name
 from rnn_conformance.reference import Array
 from rnn_conformance.strategies import round_to_dtype
 
 __all__ = [
     "KNOWN_CASES",
+    "known_cases",
     "TUTORIAL_INPUT",
     "bidirectional_tutorial_case",
     "bidirectional_two_layer_batch_first_with_hx",
@@ -107,7 +109,11 @@ def seeded_case(
     x = round_to_dtype(rng.uniform(-2, 2, config.input_shape(seq_len, batch_size)), dtype)
     hx = None
     if with_hx:
-        hx = round_to_dtype(rng.uniform(-1, 1, config.hidden_shape(batch_size)), dtype)
+        parts = [
+            round_to_dtype(rng.uniform(-1, 1, shape), dtype)
+            for shape in config.state_shapes(batch_size)
+        ]
+        hx = pack_state(config, parts)
     return RNNCase(config, dtype, seq_len, batch_size, x, hx, params)
 
 
@@ -139,8 +145,54 @@ KNOWN_CASES: dict[str, Callable[[], RNNCase]] = {
         RNNConfig(3, 5, num_layers=3, bias=False), seq_len=7, batch_size=None, dtype="float64"
     ),
 }
-"""Every pinned case by name (a test id: no spaces), in the order they are checked.
+"""Every pinned nn.RNN case by name (a test id: no spaces), in the order they are checked.
 
 >>> KNOWN_CASES["empty_batch"]().input.shape
 (3, 0, 3)
 """
+
+_TUTORIAL = ("tutorial_stacked", "tutorial_bidirectional")
+"""Cases whose numbers are nn.RNN's own (the tutorial's weights): no other family has them."""
+
+_FAMILY_CASES: dict[str, dict[str, Callable[[], RNNCase]]] = {
+    "lstm": {
+        "projection_2_layers_bidirectional_hx": lambda: seeded_case(
+            RNNConfig(3, 6, num_layers=2, bidirectional=True, proj_size=2, family_name="lstm"),
+            seq_len=4,
+            batch_size=2,
+        ),
+    },
+}
+"""Pinned cases of a family's own knobs (nn.LSTM's projection)."""
+
+
+def known_cases(family: str = "rnn") -> dict[str, Callable[[], RNNCase]]:
+    """The pinned cases for ``family``: nn.RNN's, or the same shapes in that family plus its own.
+
+    The edge cases (empty batch, one step, 96 steps, 72 units, float64 unbatched) carry
+    over with the family's default arguments; the tutorial cases are nn.RNN's alone.
+
+    >>> list(known_cases("rnn")) == list(KNOWN_CASES)
+    True
+    """
+    if family == "rnn":
+        return dict(KNOWN_CASES)
+
+    def moved(make: Callable[[], RNNCase]) -> Callable[[], RNNCase]:
+        def case() -> RNNCase:
+            rnn = make()
+            config = rnn.config.with_(family_name=family, nonlinearity="tanh")
+            seed = sum(map(ord, family))
+            return seeded_case(
+                config,
+                seq_len=rnn.seq_len,
+                batch_size=rnn.batch_size,
+                dtype=rnn.dtype,
+                seed=seed,
+                with_hx=rnn.hx is not None,
+            )
+
+        return case
+
+    shared = {name: moved(make) for name, make in KNOWN_CASES.items() if name not in _TUTORIAL}
+    return {**shared, **_FAMILY_CASES.get(family, {})}

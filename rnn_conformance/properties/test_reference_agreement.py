@@ -12,13 +12,14 @@ import pytest
 from hypothesis import given, target
 
 from rnn_conformance.capabilities import skip_reason
+from rnn_conformance.families import selected_family
 from rnn_conformance.harness import (
     compare_with_reference,
     missing_capabilities,
     observe,
     run_target,
 )
-from rnn_conformance.known_cases import KNOWN_CASES
+from rnn_conformance.known_cases import known_cases
 from rnn_conformance.strategies import memory_layouts, rnn_cases
 
 
@@ -31,9 +32,13 @@ def test_output_and_h_n_match_reference(suite, device, case):
     target(compare_with_reference(suite, case, device, run), label="error / allowed error")
 
 
-@pytest.mark.parametrize("name", list(KNOWN_CASES))
+# The session's family is selected before the properties are collected.
+PINNED = known_cases(selected_family())
+
+
+@pytest.mark.parametrize("name", list(PINNED))
 def test_known_cases_match_reference(suite, device, name):
-    case = KNOWN_CASES[name]()
+    case = PINNED[name]()
     # The same gating a drawn case gets (observe() rejects it), as a skip naming the gap.
     missing = missing_capabilities(case, suite.unsupported)
     if missing:
