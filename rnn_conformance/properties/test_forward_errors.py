@@ -32,10 +32,15 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from rnn_conformance.config import RNNConfig
+from rnn_conformance.families import family_named, selected_family
 from rnn_conformance.strategies import rnn_configs
 
-Arg = tuple[tuple[int, ...], str]
-"""A call argument as (shape, torch dtype name); materialised as zeros on the device."""
+FAMILY = family_named(selected_family())
+"""The session's family: a state of several parts adds kinds of bad hx."""
+
+Arg = tuple[tuple[int, ...], str] | tuple["Arg", ...]
+"""A call argument as (shape, torch dtype name), materialised as zeros on the device, or a
+tuple of them (a state of several parts, nn.LSTM's ``(h_0, c_0)``)."""
 
 BOTH = (ValueError, RuntimeError)
 F32 = "float32"
@@ -94,7 +99,23 @@ def _x(c, steps, batch, dtype=F32):
 
 
 def _hx(c, batch):
-    return (c.hidden_shape(batch), F32)
+    return _state(c, [(shape, F32) for shape in c.state_shapes(batch)])
+
+
+def _state(c, parts):
+    return parts[0] if len(parts) == 1 else tuple(parts)
+
+
+def _spoiled_hx(draw, c, batch, spoil, dtype=F32):
+    """The valid hx with one part (drawn, for a state of several) spoiled by ``spoil``."""
+    shapes = c.state_shapes(batch)
+    part = draw(st.integers(0, len(shapes) - 1)) if len(shapes) > 1 else 0
+    if len(shapes) > 1:
+        event(f"spoiled {c.family.state_names[part]}_0")
+    return _state(
+        c,
+        [(spoil(s), dtype) if i == part else (s, F32) for i, s in enumerate(shapes)],
+    )
 
 
 def _replace(shape, axis, size):
@@ -124,9 +145,8 @@ def _(draw, c, steps, batch):
 
 def _wrong_hx_axis(axis):
     def build(draw, c, steps, batch):
-        right = c.hidden_shape(batch)
-        wrong = _replace(right, axis, other_size(draw, right[axis]))
-        return [_x(c, steps, batch), _hx(c, batch)], [_x(c, steps, batch), (wrong, F32)]
+        wrong = _spoiled_hx(draw, c, batch, lambda s: _replace(s, axis, other_size(draw, s[axis])))
+        return [_x(c, steps, batch), _hx(c, batch)], [_x(c, steps, batch), wrong]
 
     return build
 
@@ -138,28 +158,28 @@ kind("hx with wrong hidden size", RuntimeError)(_wrong_hx_axis(2))
 
 @kind("wrong-size hx with unbatched input", RuntimeError, batched=False)
 def _(draw, c, steps, batch):
-    right = c.hidden_shape(None)
     axis = draw(st.integers(0, 1))
-    wrong = _replace(right, axis, other_size(draw, right[axis]))
-    return [_x(c, steps, None), _hx(c, None)], [_x(c, steps, None), (wrong, F32)]
+    wrong = _spoiled_hx(draw, c, None, lambda s: _replace(s, axis, other_size(draw, s[axis])))
+    return [_x(c, steps, None), _hx(c, None)], [_x(c, steps, None), wrong]
 
 
 @kind("2-D hx with batched input", RuntimeError)
 def _(draw, c, steps, batch):
-    return [_x(c, steps, batch), _hx(c, batch)], [_x(c, steps, batch), _hx(c, None)]
+    wrong = _spoiled_hx(draw, c, batch, lambda s: (s[0], s[2]))
+    return [_x(c, steps, batch), _hx(c, batch)], [_x(c, steps, batch), wrong]
 
 
 @kind("3-D hx with unbatched input", RuntimeError, batched=False)
 def _(draw, c, steps, batch):
     # (D * num_layers, 1, H) is the hx of a batch of one: a lenient target squeezes it.
-    wrong = c.hidden_shape(draw(st.integers(0, 3)))
-    return [_x(c, steps, None), _hx(c, None)], [_x(c, steps, None), (wrong, F32)]
+    wrong = _spoiled_hx(draw, c, None, lambda s: (s[0], draw(st.integers(0, 3)), s[1]))
+    return [_x(c, steps, None), _hx(c, None)], [_x(c, steps, None), wrong]
 
 
 @kind("4-D hx", RuntimeError)
 def _(draw, c, steps, batch):
-    wrong = with_extra_axis(draw, c.hidden_shape(batch))
-    return [_x(c, steps, batch), _hx(c, batch)], [_x(c, steps, batch), (wrong, F32)]
+    wrong = _spoiled_hx(draw, c, batch, lambda s: with_extra_axis(draw, s))
+    return [_x(c, steps, batch), _hx(c, batch)], [_x(c, steps, batch), wrong]
 
 
 @kind("input in another float dtype", ValueError)
@@ -176,7 +196,7 @@ def _(draw, c, steps, batch):
 
 @kind("float64 hx in a float32 module", BOTH, empty_batch=False)
 def _(draw, c, steps, batch):
-    hx64 = (c.hidden_shape(batch), "float64")
+    hx64 = _spoiled_hx(draw, c, batch, lambda s: s, dtype="float64")
     return [_x(c, steps, batch), _hx(c, batch)], [_x(c, steps, batch), hx64]
 
 
@@ -190,6 +210,22 @@ def _(draw, c, steps, batch):
     return [_x(c, steps, None)], [_x(c, 0, None)]
 
 
+if len(FAMILY.state_names) > 1:
+    # A state of several parts is passed as a tuple of exactly those parts.
+
+    # torch indexes the tensor as if it were the tuple: IndexError when its first axis has
+    # one entry (one layer, one direction), RuntimeError (a part of the wrong rank) else.
+    @kind("hx a single tensor, not a tuple of the state's parts", (RuntimeError, IndexError))
+    def _(draw, c, steps, batch):
+        first = (c.state_shapes(batch)[0], F32)
+        return [_x(c, steps, batch), _hx(c, batch)], [_x(c, steps, batch), first]
+
+    @kind("hx with one part too many", RuntimeError)
+    def _(draw, c, steps, batch):
+        parts = list(_hx(c, batch))
+        return [_x(c, steps, batch), _hx(c, batch)], [_x(c, steps, batch), (*parts, parts[-1])]
+
+
 @st.composite
 def call_pairs(draw, name, *, bias=None):
     """A :class:`CallPair` of kind ``name`` for a drawn config, length and batch size."""
@@ -201,18 +237,36 @@ def call_pairs(draw, name, *, bias=None):
     return CallPair(name, config, tuple(valid), tuple(bad))
 
 
+def _is_leaf(arg):
+    return len(arg) == 2 and isinstance(arg[1], str)
+
+
+def _tensor(arg, device):
+    if not _is_leaf(arg):
+        return tuple(_tensor(part, device) for part in arg)
+    shape, dtype = arg
+    return torch.zeros(shape, dtype=getattr(torch, dtype), device=device)
+
+
 def _tensors(args, device):
-    return tuple(
-        torch.zeros(shape, dtype=getattr(torch, dtype), device=device) for shape, dtype in args
-    )
+    return tuple(_tensor(arg, device) for arg in args)
+
+
+def _describe_arg(arg):
+    if not _is_leaf(arg):
+        return "(" + ", ".join(_describe_arg(part) for part in arg) + ")"
+    shape, dtype = arg
+    return f"{tuple(shape)} {dtype}"
 
 
 def _describe(args):
-    return ", ".join(f"{tuple(shape)} {dtype}" for shape, dtype in args)
+    return ", ".join(_describe_arg(arg) for arg in args)
 
 
 def _expected_names(expected):
-    return expected.__name__ if isinstance(expected, type) else "ValueError or RuntimeError"
+    if isinstance(expected, type):
+        return expected.__name__
+    return " or ".join(error.__name__ for error in expected)
 
 
 # A declared lack of unbatched input makes any rejection of an unbatched call meaningless.
@@ -238,7 +292,7 @@ def test_invalid_calls_raise_like_nn_rnn(suite, device, kind, data):
     except Exception as exc:
         raise AssertionError(
             f"{spec}.forward({_describe(call.valid)}) raised {type(exc).__name__}: {exc}; "
-            f"it rejected a valid call, which nn.RNN accepts (the valid counterpart of "
+            f"it rejected a valid call, which {FAMILY.title} accepts (the valid counterpart of "
             f"[{kind}]), so its rejection of the bad call would prove nothing\n  {config}"
         ) from exc
     bad = _describe(call.bad)
@@ -249,17 +303,17 @@ def test_invalid_calls_raise_like_nn_rnn(suite, device, kind, data):
         raise AssertionError(
             f"{spec}.forward({bad}) [{kind}] raised NotImplementedError: {exc}; "
             f"NotImplementedError says a feature is missing, not that the call is invalid: "
-            f"nn.RNN raises {_expected_names(expected)}\n  {config}"
+            f"{FAMILY.title} raises {_expected_names(expected)}\n  {config}"
         ) from exc
     except expected:
         return
     except Exception as exc:
         raise AssertionError(
             f"{spec}.forward({bad}) [{kind}] raised {type(exc).__name__}: {exc}; "
-            f"nn.RNN raises {_expected_names(expected)}\n  {config}"
+            f"{FAMILY.title} raises {_expected_names(expected)}\n  {config}"
         ) from exc
     raise AssertionError(
         f"{spec}.forward({bad}) [{kind}] returned {type(result).__name__} instead of "
-        f"raising like nn.RNN ({_expected_names(expected)}); the same module accepts "
+        f"raising like {FAMILY.title} ({_expected_names(expected)}); the same module accepts "
         f"the valid call ({_describe(call.valid)})\n  {config}"
     )
