@@ -35,7 +35,7 @@ Array = NDArray[np.float64]
 
 
 class Arithmetic(Protocol):
-    """The operations a cell step may use. ``V`` is whatever the arithmetic's values are."""
+    """The operations a cell step may use, on whatever values the arithmetic has."""
 
     def linear(self, x: Any, weight: Array, bias: Array | None = None) -> Any:
         """``x @ weight.T + bias``: one dot product of ``weight.shape[1]`` (+1) terms each."""
@@ -101,7 +101,7 @@ class ExactArithmetic:
         return out if bias is None else out + bias
 
     def add(self, a: Array, b: Array) -> Array:
-        """``x @ weight.T + bias``."""
+        """``a + b``."""
         return a + b
 
     def sub(self, a: Array, b: Array) -> Array:
@@ -109,7 +109,7 @@ class ExactArithmetic:
         return a - b
 
     def mul(self, a: Array, b: Array) -> Array:
-        """``a - b``."""
+        """``a * b``."""
         return a * b
 
     def one_minus(self, a: Array) -> Array:
@@ -117,7 +117,7 @@ class ExactArithmetic:
         return 1.0 - a
 
     def tanh(self, a: Array) -> Array:
-        """``1 - a``."""
+        """``tanh(a)``."""
         return np.tanh(a)
 
     def sigmoid(self, a: Array) -> Array:
@@ -127,7 +127,7 @@ class ExactArithmetic:
         return np.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
     def relu(self, a: Array) -> Array:
-        """``1 / (1 + exp(-a))``."""
+        """``max(a, 0)``."""
         return np.maximum(a, 0.0)
 
     def relu_slope(self, a: Array) -> Array:
@@ -135,7 +135,7 @@ class ExactArithmetic:
         return (a > 0).astype(np.float64)
 
     def chunk(self, a: Array, pieces: int) -> list[Array]:
-        """``1.0 where a > 0, else 0.0``."""
+        """Equal parts of the feature axis."""
         return np.split(a, pieces, axis=-1)
 
     def cat(self, parts: Sequence[Array]) -> Array:
@@ -143,7 +143,7 @@ class ExactArithmetic:
         return np.concatenate(parts, axis=-1)
 
     def at(self, sequence: Array, step: int) -> Array:
-        """Concatenation along the feature axis."""
+        """``sequence[step]``."""
         return sequence[step]
 
     def stack(self, steps: Sequence[Array]) -> Array:
@@ -151,7 +151,7 @@ class ExactArithmetic:
         return np.stack(steps)
 
     def flip(self, sequence: Array) -> Array:
-        """The steps stacked on a new first axis."""
+        """``sequence[::-1]``."""
         return sequence[::-1]
 
     def carried(self, value: Array) -> Array:
@@ -159,7 +159,7 @@ class ExactArithmetic:
         return value
 
     def summed_outer(self, a: Array, b: Array) -> Array:
-        """The value itself."""
+        """The sum over steps and batch of ``a_t.T @ b_t``."""
         # One matrix product over the flattened steps and batch (much faster than einsum).
         return a.reshape(-1, a.shape[-1]).T @ b.reshape(-1, b.shape[-1])
 
@@ -168,7 +168,7 @@ class ExactArithmetic:
         return a.sum(axis=(0, 1))
 
     def zeros_like(self, a: Array) -> Array:
-        """``a summed over steps and batch``."""
+        """Zeros shaped like ``a``."""
         return np.zeros_like(a)
 
 

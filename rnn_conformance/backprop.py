@@ -46,6 +46,7 @@ from rnn_conformance.reference import (
 
 __all__ = [
     "Gradients",
+    "assemble",
     "backward_layers",
     "gradients_from_trace",
     "rnn_gradients",

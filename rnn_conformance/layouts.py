@@ -67,6 +67,11 @@ def state_parts(config: RNNConfig, hx: Any) -> tuple[Any, ...]:
 
 def pack_state(config: RNNConfig, parts: Sequence[Any]) -> Any:
     """The inverse of :func:`state_parts`: one value, or a tuple for several parts."""
+    if len(parts) != len(config.family.state_names):
+        raise ValueError(
+            f"{config.family.title}'s state has {len(config.family.state_names)} parts, "
+            f"got {len(parts)}"
+        )
     return parts[0] if len(parts) == 1 else tuple(parts)
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "ForwardTrace",
     "as_float64",
     "cell_forward",
+    "direction_weights",
     "forward_trace",
     "infer_config",
     "run_layers",

@@ -50,6 +50,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rnn_conformance.dtypes import FLOAT_DTYPES
+
 __all__ = [
     "SCOPES",
     "XfailEntry",
@@ -59,7 +61,7 @@ __all__ = [
     "read_xfails_file",
 ]
 
-_DTYPES = ("float64", "float32", "float16", "bfloat16")
+_DTYPES = FLOAT_DTYPES
 _DEVICE = re.compile(r"^(cpu|cuda)(:\d+)?$")
 _SCOPE = re.compile(r"\s+\[([^\[\]]*)\]\s*$")
 

@@ -13,6 +13,12 @@ PUBLIC = [
     "devices",
     "known_cases",
     "harness",
+    "families",
+    "arithmetic",
+    "layouts",
+    "parameters",
+    "dtypes",
+    "cases",
 ]
 
 

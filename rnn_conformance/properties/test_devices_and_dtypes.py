@@ -66,31 +66,37 @@ def test_all_selected_devices_agree(suite, selected_devices, case):
         )
 
 
-TORCH_RNN = Target("torch.nn:RNN", torch.nn.RNN)
-"""The behaviour every target is held to; probing it decides what is skipped."""
+def _torch_module(family):
+    """Torch's own module of the family: the behaviour every target is held to."""
+    return Target.from_spec(family.module_target, family)
 
 
 @functools.cache
-def _torch_unsupported_reason(device, dtype):
-    """Why torch.nn.RNN itself cannot run ``dtype`` on ``device``, or None if it can."""
-    for nonlinearity in ("tanh", "relu"):
-        config = RNNConfig(2, 3, num_layers=2, nonlinearity=nonlinearity, bidirectional=True)
+def _torch_unsupported_reason(family, device, dtype):
+    """Why torch's module of ``family`` cannot run ``dtype`` on ``device``, or None."""
+    probe = RNNConfig(2, 3, num_layers=2, bidirectional=True, family_name=family.name)
+    choices = ("tanh", "relu") if "nonlinearity" in family.options else ("tanh",)
+    for nonlinearity in choices:
+        config = probe.with_(nonlinearity=nonlinearity)
         try:
-            module = TORCH_RNN.build(config, device=device, dtype=TORCH_DTYPES[dtype]).eval()
+            module = (
+                _torch_module(family).build(config, device=device, dtype=TORCH_DTYPES[dtype]).eval()
+            )
             with torch.no_grad():
                 module(torch.zeros(2, 1, 2, dtype=TORCH_DTYPES[dtype], device=device))
         except Exception as exc:
             return (
-                f"torch.nn.RNN itself does not run {dtype} on {device} ({config.describe()} "
+                f"torch's {family.title} itself does not run {dtype} on {device} "
+                f"({config.describe()} "
                 f"raised {type(exc).__name__}: {exc}), so there is no behaviour to conform to"
             )
     return None
 
 
 def _torch_rejection(suite, case, device):
-    """torch.nn.RNN's exception for exactly this case, or None if it runs it."""
+    """Torch's module's exception for exactly this case, or None if it runs it."""
     try:
-        run_target(replace(suite, target=TORCH_RNN), case, device)
+        run_target(replace(suite, target=_torch_module(suite.family)), case, device)
     except TargetContractError as exc:
         return exc
     return None
@@ -101,7 +107,7 @@ def _torch_rejection(suite, case, device):
 )
 @given(data=st.data())
 def test_reduced_precision_matches_reference(suite, device, dtype, data):
-    reason = _torch_unsupported_reason(device, dtype)
+    reason = _torch_unsupported_reason(suite.family, device, dtype)
     if reason is not None:
         pytest.skip(reason)
     case = data.draw(rnn_cases(dtypes=(dtype,)), label="case")
@@ -116,11 +122,12 @@ def test_reduced_precision_matches_reference(suite, device, dtype, data):
             # The probe passed, but torch's support depends on the case: nothing to hold
             # the target to here, and no reason to believe the other cases are covered.
             pytest.skip(
-                f"torch.nn.RNN itself does not run this {dtype} case on {device} "
+                f"torch's {suite.family.title} itself does not run this {dtype} case on {device} "
                 f"({torch_error}); {case.config.describe()}"
             )
         raise TargetContractError(
-            f"{exc}\n  torch.nn.RNN runs this {dtype} case on {device}; a target that does "
+            f"{exc}\n  torch's {suite.family.title} runs this {dtype} case on {device}; a target "
+            f"that does "
             f"not support {dtype} must declare it (capability {dtype!r}: the "
             f"rnn_conformance_unsupported attribute or --rnn-unsupported={dtype})\n"
             f"  {case.describe()}"

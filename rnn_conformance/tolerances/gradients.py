@@ -15,7 +15,7 @@ from typing import Any
 from rnn_conformance.backprop import Gradients, assemble, backward_layers, time_major_seeds
 from rnn_conformance.reference import ForwardTrace
 from rnn_conformance.tolerances.forward import ForwardBounds
-from rnn_conformance.tolerances.rounding import Probed, spread_bound
+from rnn_conformance.tolerances.rounding import ProbeArithmetic, Probed, spread_bound
 
 __all__ = ["gradients_and_error_bounds"]
 
@@ -28,7 +28,8 @@ def gradients_and_error_bounds(
     ``bounds`` are :func:`~rnn_conformance.tolerances.forward_error_bounds` of the same
     trace; the seeds are in the module's layout (``grad_h_n`` a tuple for several parts).
     """
-    ops = bounds.arithmetic
+    # Its own generator: the same bounds however often, and after whatever, it is called.
+    ops = ProbeArithmetic(bounds.arithmetic.precision, seed=1)
     top, finals = time_major_seeds(trace, grad_output, grad_h_n)
     d_input, d_initial, params = backward_layers(
         ops,

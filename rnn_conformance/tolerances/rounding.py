@@ -63,6 +63,7 @@ class Probed:
 
 
 NO_LOCAL = np.zeros(())
+NO_LOCAL.setflags(write=False)
 """The local error of a value carried into a new step: none (a 0-d zero, cheap to propagate)."""
 
 
@@ -141,7 +142,7 @@ class ProbeArithmetic:
 
     def add(self, a: Probed, b: Probed) -> Probed:
         """A sum; two pending dot products become one."""
-        if a.terms and b.terms:
+        if a.terms and b.terms and a._rounded is None and b._rounded is None:
             assert a.magnitude is not None
             assert b.magnitude is not None
             return Probed(
