@@ -14,6 +14,9 @@ output independently at every time step, and both directions of the next layer r
 that one dropped tensor. So masks of different steps agree no more than independent
 draws do (one-sided Hoeffding, false-alarm probability 1e-8 per example: at most 1e-5
 per run of 1000 examples), and the two directions see identical masks (exact).
+
+A family without relu (nn.LSTM) has no such exact design: the three mask-revealing
+properties skip for it, saying so, and reproducibility uses random weights.
 """
 
 import math
@@ -27,6 +30,7 @@ from hypothesis import strategies as st
 
 from rnn_conformance.cases import RNNCase
 from rnn_conformance.config import RNNConfig
+from rnn_conformance.families import family_named, selected_family
 from rnn_conformance.harness import (
     build_module,
     compare_with_reference,
@@ -39,12 +43,26 @@ from rnn_conformance.harness import (
     to_tensor,
 )
 from rnn_conformance.layouts import map_state
+from rnn_conformance.parameters import parse_parameter_name
 from rnn_conformance.reference import as_float64, forward_trace
-from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
-from rnn_conformance.tolerances import assert_within, forward_error_bounds
+from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs, round_to_dtype
+from rnn_conformance.tolerances import assert_within, forward_error_bounds, leaves
 
 FALSE_ALARM_PER_EXAMPLE = 1e-8
 non_empty = batch_sizes(allow_empty=False)
+
+RELU_DESIGN = (
+    "the exact mask-revealing design (PyTorch's test_RNN_dropout trick) needs a relu "
+    "network; {title} has no relu, so its dropout between layers is checked by "
+    "test_dropout_one_zeroes_the_inputs_of_upper_layers, test_eval_mode_ignores_dropout, "
+    "test_dropout_is_a_no_op_for_one_layer and the reproducibility property instead"
+)
+
+
+def _needs_relu(suite):
+    """Skip, saying why, where the family has no relu network to reveal masks exactly."""
+    if "nonlinearity" not in suite.family.options:
+        pytest.skip(RELU_DESIGN.format(title=suite.family.title))
 
 
 @given(case=rnn_cases(configs=rnn_configs(min_layers=2, dropouts=(0.5, 1.0))))
@@ -55,7 +73,14 @@ def test_eval_mode_ignores_dropout(suite, device, case):
 
 @st.composite
 def ones_networks(draw, *, num_layers):
-    """An all-ones relu network and its all-ones input: >= 64 rows, >= 128 layer-0 outputs."""
+    """An all-ones relu network and its all-ones input: >= 64 rows, >= 128 layer-0 outputs.
+
+    For a family without relu (nn.LSTM) the same shapes with U(-k, k) weights, bias on:
+    its outputs reveal no mask exactly, but still depend on it.
+    """
+    family = family_named(selected_family())
+    if "nonlinearity" not in family.options:
+        return draw(_random_networks(family, num_layers))
     config = RNNConfig(
         input_size=draw(st.integers(1, 4)),
         hidden_size=draw(st.integers(2, 8)),
@@ -79,12 +104,43 @@ def ones_networks(draw, *, num_layers):
     )
 
 
+@st.composite
+def _random_networks(draw, family, num_layers):
+    config = RNNConfig(
+        input_size=draw(st.integers(1, 4)),
+        hidden_size=draw(st.integers(2, 8)),
+        num_layers=num_layers,
+        bias=True,
+        batch_first=draw(st.booleans()),
+        dropout=draw(st.sampled_from([0.5, 0.75])),
+        bidirectional=draw(st.booleans()),
+        family_name=family.name,
+    )
+    steps = draw(st.integers(1, 12))
+    fewest = max(1, math.ceil(64 / steps))
+    batch = draw(st.integers(fewest, max(fewest, 16)))
+    seed = draw(st.integers(0, 2**32 - 1), label="weights seed")
+    rng = np.random.default_rng(seed)
+    k = 1 / math.sqrt(config.hidden_size)
+    params = {n: rng.uniform(-k, k, s) for n, s in config.parameter_shapes().items()}
+    x = rng.uniform(-1, 1, config.input_shape(steps, batch))
+    return RNNCase(
+        config,
+        "float32",
+        steps,
+        batch,
+        round_to_dtype(x, "float32"),
+        None,
+        {n: round_to_dtype(v, "float32") for n, v in params.items()},
+    )
+
+
 def _train_run(suite, case, device, seed):
     module = build_module(suite, case, device).train()
     x = to_tensor(case.input, dtype=case.dtype, device=device)
     torch.manual_seed(seed)
     output, h_n = suite.target.forward(module, x)
-    return as_float64(output), as_float64(h_n)
+    return as_float64(output), map_state(as_float64, h_n)
 
 
 def _multiples(case, output):
@@ -96,6 +152,7 @@ def _multiples(case, output):
 @pytest.mark.rnn_requires("training_dropout")
 @given(case=ones_networks(num_layers=2) | ones_networks(num_layers=3), seed=st.integers(0, 2**31))
 def test_training_dropout_acts_only_between_layers(suite, device, case, seed):
+    _needs_relu(suite)
     observe(suite, case, device)
     output, _ = _train_run(suite, case, device, seed)
     multiples = _multiples(case, output)
@@ -134,7 +191,10 @@ def test_training_dropout_is_reproducible_under_a_seed_and_varies_across_seeds(
     first = _train_run(suite, case, device, seed)
     again = _train_run(suite, case, device, seed)
     other = _train_run(suite, case, device, seed + 1)
-    for name, a, b in (("output", first[0], again[0]), ("h_n", first[1], again[1])):
+    pairs = [("output", first[0], again[0])]
+    states = zip(leaves(first[1], "h_n"), leaves(again[1], "h_n"), strict=True)
+    pairs += [(name, a, b) for (name, a), (_, b) in states]
+    for name, a, b in pairs:
         assert np.array_equal(a, b), (
             f"{name} of two training-mode calls after torch.manual_seed({seed}) differ\n"
             f"  {case.describe()}"
@@ -226,6 +286,9 @@ def mask_revealing_networks(draw, *, bidirectional=None):
     and :data:`MIN_STEP_PAIRS` (disjoint step pair, layer-0 unit) comparisons.
     """
     bidirectional = draw(st.booleans()) if bidirectional is None else bidirectional
+    if "nonlinearity" not in family_named(selected_family()).options:
+        # No relu design for this family: the properties using it skip (see RELU_DESIGN).
+        return draw(_random_networks(family_named(selected_family()), 2))
     config = RNNConfig(
         input_size=draw(st.integers(1, 4)),
         hidden_size=draw(st.integers(1, 8)),
@@ -247,7 +310,7 @@ def mask_revealing_networks(draw, *, bidirectional=None):
         if not name.startswith("weight_ih"):
             params[name] = np.zeros(shape)
         else:
-            params[name] = np.ones(shape) if "_l0" in name else upper
+            params[name] = np.ones(shape) if parse_parameter_name(name)[1] == 0 else upper
     return RNNCase(
         config, "float32", steps, batch, np.ones(config.input_shape(steps, batch)), None, params
     )
@@ -290,6 +353,7 @@ def test_training_dropout_draws_a_fresh_mask_at_every_step(suite, device, case, 
     gives A = 1, beyond q + eps whenever n > ln(1e8) / (2 (1-q)**2) = 66 at the worst
     q = 0.625 (p = 0.75); every example has n >= 128.
     """
+    _needs_relu(suite)
     observe(suite, case, device)
     mask = _masks_seen(suite, case, device, seed)[0]
     pairs = case.seq_len // 2
@@ -314,6 +378,7 @@ def test_both_directions_of_the_next_layer_read_the_same_dropped_output(suite, d
     # Exact: under nn.RNN one dropped tensor feeds both directions, so the decoded views
     # are equal. Independent masks per direction agree everywhere with probability
     # (p**2 + (1-p)**2)**(L*N*2H) <= 0.625**256 < 1e-52, so such a bug never passes.
+    _needs_relu(suite)
     observe(suite, case, device)
     forward_view, reverse_view = _masks_seen(suite, case, device, seed)
     differ = np.argwhere(forward_view != reverse_view)
