@@ -74,12 +74,12 @@ def test_the_selected_family_gives_its_own_default_targets(fake_family):
 @pytest.mark.parametrize(
     ("style", "environ", "message"),
     [
-        ("runner", {}, "--family: unknown recurrent family 'xlstm'; known: rnn"),
-        ("pytest", {}, "--rnn-family: unknown recurrent family 'xlstm'; known: rnn"),
+        ("runner", {}, "--family: unknown recurrent family 'xlstm'; known: rnn, lstm"),
+        ("pytest", {}, "--rnn-family: unknown recurrent family 'xlstm'; known: rnn, lstm"),
         (
             "pytest",
             {"RNN_CONFORMANCE_FAMILY": "xlstm"},
-            "$RNN_CONFORMANCE_FAMILY: unknown recurrent family 'xlstm'; known: rnn",
+            "$RNN_CONFORMANCE_FAMILY: unknown recurrent family 'xlstm'; known: rnn, lstm",
         ),
     ],
 )
@@ -91,7 +91,7 @@ def test_an_unknown_family_is_a_usage_error_naming_the_option(style, environ, me
 
 
 def test_the_known_families_are_listed_from_the_registry(fake_family):
-    with pytest.raises(UsageProblem, match=r"known: rnn, fake$"):
+    with pytest.raises(UsageProblem, match=r"known: rnn, lstm, fake$"):
         _resolve({"family": "xlstm"})
     listed = families_help()
     for family in FAMILIES.values():

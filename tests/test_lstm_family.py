@@ -1,8 +1,4 @@
-"""The nn.LSTM family module against torch.nn.LSTM: reference, hand-written BPTT, bounds.
-
-The family is not selectable yet (``--rnn-family lstm`` comes with the properties that
-check it); here it is registered for the test only, which is all the seam needs.
-"""
+"""The nn.LSTM family module against torch.nn.LSTM: reference, hand-written BPTT, bounds."""
 
 import copy
 
@@ -14,8 +10,6 @@ from hypothesis import strategies as st
 
 from rnn_conformance.backprop import gradients_from_trace
 from rnn_conformance.config import RNNConfig
-from rnn_conformance.families import FAMILIES
-from rnn_conformance.families.lstm import LSTM
 from rnn_conformance.reference import forward_trace
 from rnn_conformance.strategies import hidden_states, rnn_configs
 from rnn_conformance.tolerances import (
@@ -24,11 +18,6 @@ from rnn_conformance.tolerances import (
     forward_error_bounds,
     gradients_and_error_bounds,
 )
-
-
-@pytest.fixture(autouse=True)
-def registered(monkeypatch):
-    monkeypatch.setitem(FAMILIES, "lstm", LSTM)
 
 
 @st.composite
@@ -184,7 +173,7 @@ def test_lstm_configs_draw_a_projection_below_hidden_size_and_shrink_to_none():
 
 
 @settings(max_examples=50, deadline=None)
-@given(config=st.deferred(lambda: rnn_configs(family="lstm")))
+@given(config=rnn_configs(family="lstm"))
 def test_drawn_lstm_configs_are_valid_for_nn_lstm(config):
     assert 0 <= config.proj_size < config.hidden_size
     module = torch.nn.LSTM(**config.constructor_kwargs())

@@ -6,9 +6,9 @@ so ``h`` has ``proj_size`` features and ``c`` keeps ``hidden_size``; ``weight_hh
 the projected ``h`` and is (4H, proj_size).
 
 >>> import numpy as np
->>> from types import SimpleNamespace
 >>> from rnn_conformance.arithmetic import EXACT
->>> config = SimpleNamespace(proj_size=0)  # the step reads only proj_size of its config
+>>> from rnn_conformance.config import RNNConfig
+>>> config = RNNConfig(1, 1, family_name="lstm")
 >>> (h, c), _ = LSTM.step(EXACT, config, np.zeros((1, 4)), np.zeros((1, 4)),
 ...                       (np.zeros((1, 1)), np.ones((1, 1))), {})
 >>> float(c[0, 0]), round(float(h[0, 0]), 6)  # f = i = o = 1/2, g = 0
