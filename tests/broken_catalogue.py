@@ -1,8 +1,9 @@
 """The one table of deliberately broken implementations and the properties that catch them.
 
 Each :class:`Broken` entry says: this implementation (a class in ``tests/broken_rnns.py``,
-whose docstring describes its defect) must fail this property, with a failure message
-containing this fragment, because its defect breaks this claim. The self-test
+or ``tests/broken_lstms.py`` for family ``lstm``, whose docstring describes its defect)
+must fail this property, with a failure message containing this fragment, because its
+defect breaks this claim. The self-test
 ``tests/test_broken_implementations_are_caught.py`` runs every entry, and the README's list
 of caught bugs is rendered from this table: after editing it, run::
 
@@ -27,13 +28,16 @@ BEGIN = (
 )
 END = "<!-- end broken-catalogue -->"
 
+MODULES = {"rnn": "broken_rnns", "lstm": "broken_lstms"}
+"""The module in ``tests/`` holding each family's broken implementations."""
+
 
 @dataclass(frozen=True)
 class Broken:
     """One broken implementation that one property must catch."""
 
     implementation: str
-    """A class in ``tests/broken_rnns.py``; its docstring describes the defect."""
+    """A class in the family's module (:data:`MODULES`); its docstring describes the defect."""
     property: str
     """The property (test function in ``rnn_conformance/properties/``) that must fail."""
     message: str
@@ -44,11 +48,28 @@ class Broken:
     """Extra ``-k`` terms choosing some of the property's parametrised cases (for speed)."""
     cell: bool = False
     """The implementation is a cell target (``--rnn-cell-impl``), not an RNN target."""
+    family: str = "rnn"
+    """The recurrent family it runs as (``--rnn-family``); it lives in ``MODULES[family]``."""
 
     @property
     def option(self) -> str:
         """The pytest option that makes it the target."""
         return "--rnn-cell-impl" if self.cell else "--rnn-impl"
+
+    @property
+    def module(self) -> str:
+        """The module in ``tests/`` that defines the implementation."""
+        return MODULES[self.family]
+
+    @property
+    def target(self) -> str:
+        """The implementation as the option's ``module:attr`` value."""
+        return f"{self.module}:{self.implementation}"
+
+    @property
+    def family_options(self) -> tuple[str, ...]:
+        """The pytest options selecting its family (none for the default, ``rnn``)."""
+        return () if self.family == "rnn" else ("--rnn-family", self.family)
 
     @property
     def keyword(self) -> str:
@@ -103,6 +124,34 @@ CATALOGUE: tuple[Broken, ...] = (
         REFERENCE,
         "output and h_n are the reference's, in which layer k reads layer k-1's output",
     ),
+    Broken(
+        "InputForgetSwappedLSTM",
+        "test_output_and_h_n_match_reference",
+        REFERENCE,
+        "output, h_n and c_n are the reference's, whose gate rows are i, f, g, o",
+        family="lstm",
+    ),
+    Broken(
+        "IdentityProjectionLSTM",
+        "test_output_and_h_n_match_reference",
+        REFERENCE,
+        "output, h_n and c_n are the reference's, which projects h by weight_hr",
+        family="lstm",
+    ),
+    Broken(
+        "IgnoresCellStateLSTM",
+        "test_output_and_h_n_match_reference",
+        REFERENCE,
+        "output, h_n and c_n are the reference's, which starts from the given (h_0, c_0)",
+        family="lstm",
+    ),
+    Broken(
+        "NoForgetGateHiddenBiasLSTM",
+        "test_output_and_h_n_match_reference",
+        REFERENCE,
+        "output, h_n and c_n are the reference's, whose four gates each add bias_ih and bias_hh",
+        family="lstm",
+    ),
     # test_last_step_identities.py
     Broken(
         "PerturbedHiddenStateRNN",
@@ -115,6 +164,13 @@ CATALOGUE: tuple[Broken, ...] = (
         "test_bidirectional_output_ends_are_last_layer_h_n",
         "reverse direction's final state is not at output[0]",
         "the reverse direction's final state is at output[0]",
+    ),
+    Broken(
+        "CellStateAsHiddenStateLSTM",
+        "test_unidirectional_last_output_is_last_layer_h_n",
+        "output[-1] != h_n[-1]",
+        "h_n, the first part of nn.LSTM's (h_n, c_n), is the last step's output",
+        family="lstm",
     ),
     # test_layout_equivalences.py
     Broken(
@@ -239,6 +295,14 @@ CATALOGUE: tuple[Broken, ...] = (
         "the cell target matches the reference cell step",
         cell=True,
     ),
+    Broken(
+        "SwappedStateLSTMCell",
+        "test_rnn_cell_matches_reference",
+        "differs from the reference cell",
+        "the cell target returns the reference cell step's (h', c'), in that order",
+        cell=True,
+        family="lstm",
+    ),
     # test_batch_independence.py
     Broken(
         "BatchMeanLeakRNN",
@@ -290,6 +354,14 @@ CATALOGUE: tuple[Broken, ...] = (
         "input with one feature is rejected, not broadcast over input_size",
         select="feature",
     ),
+    Broken(
+        "SingleTensorHxLSTM",
+        BAD_CALLS,
+        "[hx a single tensor, not a tuple of the state's parts] returned",
+        "nn.LSTM's hx is the tuple (h_0, c_0): a bare tensor is rejected",
+        select="single",
+        family="lstm",
+    ),
     # test_dropout.py
     Broken(
         "DropoutOnLastLayerRNN",
@@ -337,7 +409,7 @@ NOT_CATALOGUED = {
     "HangingRNN": "the time limit's self-tests in tests/test_runner.py",
     "DeclaredNoReducedPrecisionRNN": "a declared gap, skipped rather than failed",
 }
-"""Classes of ``tests/broken_rnns.py`` that no property must fail, and what uses them."""
+"""Classes of the :data:`MODULES` that no property must fail, and what uses them."""
 
 
 def property_module(name: str) -> str:
@@ -349,11 +421,11 @@ def property_module(name: str) -> str:
     raise LookupError(f"no property {name!r} in {PROPERTIES}")
 
 
-def defect(implementation: str) -> str:
-    """The first line of the broken class's docstring: its defect."""
-    import broken_rnns
+def defect(entry: Broken) -> str:
+    """The first paragraph of the broken class's docstring: its defect."""
+    import importlib
 
-    doc = getattr(broken_rnns, implementation).__doc__ or ""
+    doc = getattr(importlib.import_module(entry.module), entry.implementation).__doc__ or ""
     return " ".join(doc.strip().split("\n\n")[0].split())
 
 
@@ -362,14 +434,19 @@ def render(catalogue: tuple[Broken, ...] = CATALOGUE) -> str:
     lines = [
         BEGIN,
         "",
+        "Entries marked (lstm) run with `--rnn-family lstm`; their classes are in "
+        "`tests/broken_lstms.py`.",
+        "",
         "| property (`rnn_conformance/properties/`) | broken implementation "
         "(`tests/broken_rnns.py`) | its defect | the claim it breaks |",
         "| --- | --- | --- | --- |",
     ]
     for entry in catalogue:
         where = f"`{property_module(entry.property)}::{entry.property}`"
-        name = f"`{entry.implementation}`" + (" (cell)" if entry.cell else "")
-        text = defect(entry.implementation).replace("|", "\\|")
+        marks = [entry.family] if entry.family != "rnn" else []
+        marks += ["cell"] if entry.cell else []
+        name = f"`{entry.implementation}`" + (f" ({' '.join(marks)})" if marks else "")
+        text = defect(entry).replace("|", "\\|")
         lines.append(f"| {where} | {name} | {text} | {entry.claim} |")
     return "\n".join([*lines, "", END])
 

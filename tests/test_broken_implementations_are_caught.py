@@ -4,20 +4,25 @@ Which implementation must fail which property, with which message, is the one ta
 ``tests/broken_catalogue.py``; the README's list of caught bugs is rendered from it.
 """
 
+import importlib
 import inspect
+import os
 import re
 from pathlib import Path
 
 import broken_catalogue
-import broken_rnns
 import pytest
-from broken_catalogue import CATALOGUE, NOT_CATALOGUED
+from broken_catalogue import CATALOGUE, MODULES, NOT_CATALOGUED
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _run_properties(pytester, monkeypatch, option, impl, prop, *extra):
-    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parent))
+def _run_properties(pytester, monkeypatch, option, target, prop, *extra):
+    # Prepended, so that whatever PYTHONPATH the outer run has reaches the inner one too.
+    monkeypatch.setenv(
+        "PYTHONPATH",
+        os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])),
+    )
     return pytester.runpytest_subprocess(
         "--pyargs",
         "rnn_conformance.properties",
@@ -25,7 +30,7 @@ def _run_properties(pytester, monkeypatch, option, impl, prop, *extra):
         "no:cacheprovider",
         "--hypothesis-profile=ci",
         option,
-        f"broken_rnns:{impl}",
+        target,
         "-k",
         prop,
         *extra,
@@ -42,7 +47,7 @@ def _assert_caught(result, message):
 @pytest.mark.parametrize("broken", CATALOGUE, ids=[entry.id for entry in CATALOGUE])
 def test_broken_implementation_fails_its_property(pytester, monkeypatch, broken):
     result = _run_properties(
-        pytester, monkeypatch, broken.option, broken.implementation, broken.keyword
+        pytester, monkeypatch, broken.option, broken.target, broken.keyword, *broken.family_options
     )
     _assert_caught(result, broken.message)
 
@@ -53,7 +58,7 @@ def test_declared_reduced_precision_gap_is_skipped_with_the_capability_named(pyt
         pytester,
         monkeypatch,
         "--rnn-impl",
-        "DeclaredNoReducedPrecisionRNN",
+        "broken_rnns:DeclaredNoReducedPrecisionRNN",
         "test_reduced_precision_matches_reference",
         "-rs",
     )
@@ -78,14 +83,16 @@ def test_the_readme_lists_the_catalogue():
 
 
 def test_every_broken_class_is_catalogued_and_every_entry_names_a_real_one():
-    classes = {
-        name
-        for name, obj in vars(broken_rnns).items()
-        if inspect.isclass(obj) and obj.__module__ == "broken_rnns" and not name.startswith("_")
-    }
-    catalogued = {entry.implementation for entry in CATALOGUE}
+    classes = set()
+    for module in MODULES.values():
+        classes |= {
+            (module, name)
+            for name, obj in vars(importlib.import_module(module)).items()
+            if inspect.isclass(obj) and obj.__module__ == module and not name.startswith("_")
+        }
+    catalogued = {(entry.module, entry.implementation) for entry in CATALOGUE}
     assert catalogued <= classes, catalogued - classes
-    assert classes - catalogued == set(NOT_CATALOGUED), classes - catalogued
+    assert {name for _, name in classes - catalogued} == set(NOT_CATALOGUED), classes - catalogued
     for entry in CATALOGUE:
         assert broken_catalogue.property_module(entry.property)  # the property exists
         assert entry.claim
@@ -94,7 +101,7 @@ def test_every_broken_class_is_catalogued_and_every_entry_names_a_real_one():
 
 
 def test_class_docstrings_describe_the_defect_not_the_property_that_catches_it():
-    for name in {entry.implementation for entry in CATALOGUE}:
-        doc = inspect.getdoc(getattr(broken_rnns, name)) or ""
+    for module, name in {(entry.module, entry.implementation) for entry in CATALOGUE}:
+        doc = inspect.getdoc(getattr(importlib.import_module(module), name)) or ""
         assert doc, f"{name} has no docstring describing its defect"
         assert not re.search(r"\btest_\w+", doc), f"{name}'s docstring names a property"

@@ -1,0 +1,104 @@
+"""Deliberately broken LSTMs, each subclassing nn.LSTM (or nn.LSTMCell) and breaking one thing.
+
+A class's docstring describes its defect. Which property must catch it, with which
+message, is stated once, in the catalogue ``tests/broken_catalogue.py`` (these entries run
+with ``--rnn-family lstm``).
+"""
+
+import copy
+
+import torch
+from torch import nn
+
+
+def _forward_with_edited_parameters(module, input, hx, edit):
+    """nn.LSTM's forward on a copy of ``module`` whose parameters ``edit`` changed in place.
+
+    ``edit(name, parameter, module)`` is called under ``no_grad`` for every parameter of the
+    copy; the results carry no gradient to ``module``'s own parameters.
+    """
+    edited = copy.deepcopy(module)
+    with torch.no_grad():
+        for name, parameter in edited.named_parameters():
+            edit(name, parameter, edited)
+    return nn.LSTM.forward(edited, input, hx)
+
+
+class InputForgetSwappedLSTM(nn.LSTM):
+    """Reads the gate rows in the order f, i, g, o: the input and forget gates swapped."""
+
+    def forward(self, input, hx=None):
+        def swap(name, parameter, module):
+            if name.startswith(("weight_ih", "weight_hh", "bias_ih", "bias_hh")):
+                H = module.hidden_size
+                parameter.copy_(
+                    torch.cat([parameter[H : 2 * H], parameter[:H], parameter[2 * H :]])
+                )
+
+        return _forward_with_edited_parameters(self, input, hx, swap)
+
+
+class CellStateAsHiddenStateLSTM(nn.LSTM):
+    """Returns (c_n, c_n) in place of (h_n, c_n): the cell state where h_n belongs.
+
+    Only where the two have the same shape (proj_size == 0); a projected LSTM returns
+    nn.LSTM's (h_n, c_n).
+    """
+
+    def forward(self, input, hx=None):
+        output, (h_n, c_n) = super().forward(input, hx)
+        if self.proj_size:
+            return output, (h_n, c_n)
+        return output, (c_n, c_n)
+
+
+class IdentityProjectionLSTM(nn.LSTM):
+    """Ignores weight_hr: projects h by keeping its first proj_size units, as if W_hr = [I 0]."""
+
+    def forward(self, input, hx=None):
+        def identity(name, parameter, module):
+            if name.startswith("weight_hr"):
+                parameter.copy_(
+                    torch.eye(*parameter.shape, dtype=parameter.dtype, device=parameter.device)
+                )
+
+        return _forward_with_edited_parameters(self, input, hx, identity)
+
+
+class IgnoresCellStateLSTM(nn.LSTM):
+    """Uses the given h_0 but silently starts the cell state from zeros, whatever c_0 is."""
+
+    def forward(self, input, hx=None):
+        if hx is None:
+            return super().forward(input)
+        h_0, c_0 = hx
+        return super().forward(input, (h_0, torch.zeros_like(c_0)))
+
+
+class NoForgetGateHiddenBiasLSTM(nn.LSTM):
+    """Drops the forget gate's block of bias_hh (its other three gates keep theirs)."""
+
+    def forward(self, input, hx=None):
+        def drop(name, parameter, module):
+            if name.startswith("bias_hh"):
+                H = module.hidden_size
+                parameter[H : 2 * H] = 0
+
+        return _forward_with_edited_parameters(self, input, hx, drop)
+
+
+class SwappedStateLSTMCell(nn.LSTMCell):
+    """Returns (c', h') instead of (h', c'): the new state's parts in the wrong order."""
+
+    def forward(self, input, hx=None):
+        h, c = super().forward(input, hx)
+        return c, h
+
+
+class SingleTensorHxLSTM(nn.LSTM):
+    """Accepts a bare tensor hx as h_0 (c_0 zeros) instead of requiring the tuple (h_0, c_0)."""
+
+    def forward(self, input, hx=None):
+        if isinstance(hx, torch.Tensor):
+            hx = (hx, hx.new_zeros(*hx.shape[:-1], self.hidden_size))
+        return super().forward(input, hx)
