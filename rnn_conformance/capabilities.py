@@ -34,8 +34,8 @@ from typing import Any
 CAPABILITIES: dict[str, str] = {
     "autograd": "gradients of output and h_n through torch.autograd",
     "float64": "modules and inputs in float64",
-    "float16": "modules and inputs in float16 where torch.nn.RNN supports it on the device",
-    "bfloat16": "modules and inputs in bfloat16 where torch.nn.RNN supports it on the device",
+    "float16": "modules and inputs in float16 where the family's torch module supports it",
+    "bfloat16": "modules and inputs in bfloat16 where the family's torch module supports it",
     "unbatched": "unbatched 2-D input (L, H_in) with 2-D hx",
     "without_bias": "bias=False: modules without bias parameters",
     "packed_sequences": "torch.nn.utils.rnn.PackedSequence input",

@@ -1,11 +1,13 @@
 """The implementation under test: resolving ``module:attr`` and calling it by contract.
 
-The target contract: a callable with ``nn.RNN``'s constructor signature (keyword
+The target contract, for the selected family (:mod:`rnn_conformance.families`): a
+callable with the family's torch module's constructor signature (for nn.RNN the keyword
 arguments ``input_size, hidden_size, num_layers, nonlinearity, bias, batch_first,
-dropout, bidirectional, device, dtype``) returning a ``torch.nn.Module`` whose
-``state_dict`` uses nn.RNN's parameter names and whose ``forward(input, hx=None)``
-returns ``(output, h_n)``. Anything else is reported as a :class:`TargetContractError`
-naming the broken clause.
+dropout, bidirectional, device, dtype``; nn.LSTM takes ``proj_size`` instead of
+``nonlinearity``) returning a ``torch.nn.Module`` whose ``state_dict`` uses the family's
+parameter names and whose ``forward(input, hx=None)`` returns ``(output, h_n)``, ``h_n``
+a tuple for a family whose state has several parts. Anything else is reported as a
+:class:`TargetContractError` naming the broken clause.
 """
 
 from __future__ import annotations

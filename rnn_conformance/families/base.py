@@ -1,13 +1,16 @@
 """The seam: everything that differs between recurrent families, as one object per family.
 
 The rest of the suite (layers and directions, layouts, unbatched input, packed sequences,
-dropout, the error bounds, strategies, harness and every property) is written once against
-:class:`Family`. A family says:
+dropout, the error bounds, strategies, harness and the properties) is written once against
+:class:`Family`; a property whose statement is a family's own asks the family (its ranges,
+its invalid arguments). A family says:
 
 * its constructor's own arguments (nn.RNN's ``nonlinearity``, nn.LSTM's ``proj_size``),
   how they are validated, and the keyword arguments of its module and cell;
 * its gate count and parameter layout (:meth:`Family.direction_parameters`);
-* its state: the names and sizes of the parts of ``h_0``/``h_n`` (``h``, or ``h`` and ``c``);
+* its state: the names and sizes of the parts of ``h_0``/``h_n`` (``h``, or ``h`` and ``c``),
+  and the interval each part always lies in (:meth:`Family.state_ranges`);
+* the constructor arguments its torch module rejects (:attr:`Family.invalid_arguments`);
 * one cell step, and its hand-written backward step, written in
   :mod:`rnn_conformance.arithmetic` so that the same code is the float64 reference and,
   in the probe arithmetic, the local rounding model the error bound propagates;
