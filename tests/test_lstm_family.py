@@ -19,6 +19,9 @@ from rnn_conformance.tolerances import (
     gradients_and_error_bounds,
 )
 
+# torch's own notice that oneDNN has no projected LSTM and its reference kernel runs instead.
+pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported")
+
 
 @st.composite
 def lstm_configs(draw, max_hidden=24):
