@@ -66,7 +66,7 @@ def test_layout_and_constructor_rules_are_nn_lstm_s():
             torch.nn.LSTM(3, 5, proj_size=proj_size)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(
     config=lstm_configs(),
     steps=st.integers(1, 6),
@@ -120,27 +120,27 @@ def _ratio(config, dtype, low_dtype=None, *, steps, batch, seed):
 SIZES = dict(steps=st.integers(4, 30), batch=st.integers(2, 5), seed=st.integers(0, 99))
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(config=lstm_configs(max_hidden=64), **SIZES)
 def test_float32_nn_lstm_stays_below_a_quarter_of_the_bound(config, steps, batch, seed):
     assert _ratio(config, torch.float32, steps=steps, batch=batch, seed=seed) < 0.25
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(config=lstm_configs(max_hidden=64).filter(lambda c: c.hidden_size >= 4), **SIZES)
 def test_bfloat16_inside_a_float32_lstm_exceeds_the_bound(config, steps, batch, seed):
     ratio = _ratio(config, torch.float32, torch.bfloat16, steps=steps, batch=batch, seed=seed)
     assert ratio > 1
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(config=lstm_configs(max_hidden=64).filter(lambda c: c.hidden_size >= 4), **SIZES)
 def test_float32_inside_a_float64_lstm_exceeds_the_bound(config, steps, batch, seed):
     ratio = _ratio(config, torch.float64, torch.float32, steps=steps, batch=batch, seed=seed)
     assert ratio > 1
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(config=lstm_configs(max_hidden=32), **SIZES)
 def test_float32_nn_lstm_gradients_stay_inside_the_bound(config, steps, batch, seed):
     module = _module(config, torch.float32, seed)
@@ -175,7 +175,7 @@ def test_lstm_configs_draw_a_projection_below_hidden_size_and_shrink_to_none():
     assert [part.shape for part in state] == [(1, 3, 1), (1, 3, 2)]
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(config=rnn_configs(family="lstm"))
 def test_drawn_lstm_configs_are_valid_for_nn_lstm(config):
     assert 0 <= config.proj_size < config.hidden_size
