@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from rnn_conformance.arithmetic import EXACT, Arithmetic, Array
+from rnn_conformance.config import RNNConfig
 from rnn_conformance.layouts import from_time_major, pack_state, state_parts, to_time_major
 from rnn_conformance.parameters import parameter_name
 from rnn_conformance.reference import (
@@ -68,20 +69,20 @@ class Gradients:
 
 def _backward_direction(
     ops: Arithmetic,
-    trace_config: Any,
+    config: RNNConfig,
     run: DirectionTrace,
     from_above: Any,
     carry: tuple[Any, ...],
 ) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
     """One layer-direction, processing order: ``(d_inputs, d_initial, parameter grads)``."""
     reached = carry
-    family = trace_config.family
+    family = config.family
     w_hh_t = run.weights["weight_hh"].T
     grad_gi, grad_gh = [], []
     extra: dict[str, tuple[list[Any], list[Any]]] = {}
     for t in reversed(range(len(run.states))):
         reaching = (ops.add(ops.at(from_above, t), carry[0]), *carry[1:])
-        step = family.step_backward(ops, trace_config, run.caches[t], reaching, run.weights)
+        step = family.step_backward(ops, config, run.caches[t], reaching, run.weights)
         grad_gi.append(step.gi)
         grad_gh.append(step.gh)
         for stem, (left, right) in step.parameters.items():
@@ -115,7 +116,7 @@ def _backward_direction(
 
 def backward_layers(
     ops: Arithmetic,
-    trace_config: Any,
+    config: RNNConfig,
     layers: list[list[DirectionTrace]],
     grad_top: Any,
     grad_finals: list[tuple[Any, ...]],
@@ -137,7 +138,7 @@ def backward_layers(
         for d, run in enumerate(layers[layer]):
             from_above = ops.flip(pieces[d]) if d else pieces[d]
             d_inputs, d_initial, grads = _backward_direction(
-                ops, trace_config, run, from_above, grad_finals[layer * D + d]
+                ops, config, run, from_above, grad_finals[layer * D + d]
             )
             grad_initial[layer * D + d] = d_initial
             for stem, grad in grads.items():
@@ -146,7 +147,7 @@ def backward_layers(
             grad_below = d_inputs if grad_below is None else ops.add(grad_below, d_inputs)
         grad_above = ops.carried(grad_below) if layer else grad_below
     # Registration order, as named_parameters() lists them.
-    order = trace_config.parameter_names()
+    order = config.parameter_names()
     return grad_above, grad_initial, {name: params[name] for name in order}
 
 

@@ -42,10 +42,11 @@ from rnn_conformance.harness import (
     run_target,
     to_tensor,
 )
+from rnn_conformance.known_cases import seeded_case
 from rnn_conformance.layouts import map_state
 from rnn_conformance.parameters import parse_parameter_name
 from rnn_conformance.reference import as_float64, forward_trace
-from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs, round_to_dtype
+from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
 from rnn_conformance.tolerances import assert_within, forward_error_bounds, leaves
 
 FALSE_ALARM_PER_EXAMPLE = 1e-8
@@ -72,6 +73,31 @@ def test_eval_mode_ignores_dropout(suite, device, case):
 
 
 @st.composite
+def _dropout_shapes(draw, family, num_layers):
+    """A dropout config of ``family`` with >= 64 (step, batch) rows: ``(config, steps, batch)``.
+
+    D*H >= 2, so at least 128 layer-0 outputs. nn.RNN's is relu, with zero biases when
+    present (the same network for a target without bias=False); a family without relu
+    keeps its bias (its random-weight networks need none to be zero).
+    """
+    own = {"nonlinearity": "relu"} if "nonlinearity" in family.options else {}
+    config = RNNConfig(
+        input_size=draw(st.integers(1, 4)),
+        hidden_size=draw(st.integers(2, 8)),
+        num_layers=num_layers,
+        bias=draw(st.booleans()) if own else True,
+        batch_first=draw(st.booleans()),
+        dropout=draw(st.sampled_from([0.5, 0.75])),
+        bidirectional=draw(st.booleans()),
+        family_name=family.name,
+        **own,
+    )
+    steps = draw(st.integers(1, 12))
+    fewest = max(1, math.ceil(64 / steps))
+    return config, steps, draw(st.integers(fewest, max(fewest, 16)))
+
+
+@st.composite
 def ones_networks(draw, *, num_layers):
     """An all-ones relu network and its all-ones input: >= 64 rows, >= 128 layer-0 outputs.
 
@@ -81,21 +107,7 @@ def ones_networks(draw, *, num_layers):
     family = family_named(selected_family())
     if "nonlinearity" not in family.options:
         return draw(_random_networks(family, num_layers))
-    config = RNNConfig(
-        input_size=draw(st.integers(1, 4)),
-        hidden_size=draw(st.integers(2, 8)),
-        num_layers=num_layers,
-        nonlinearity="relu",
-        # Zero biases when present: the same network for a target without bias=False.
-        bias=draw(st.booleans()),
-        batch_first=draw(st.booleans()),
-        dropout=draw(st.sampled_from([0.5, 0.75])),
-        bidirectional=draw(st.booleans()),
-    )
-    steps = draw(st.integers(1, 12))
-    # At least 64 (step, batch) rows, so at least 128 layer-0 outputs (D*H >= 2).
-    fewest = max(1, math.ceil(64 / steps))
-    batch = draw(st.integers(fewest, max(fewest, 16)))
+    config, steps, batch = draw(_dropout_shapes(family, num_layers))
     params = {}
     for name, shape in config.parameter_shapes().items():
         params[name] = np.ones(shape) if name.startswith("weight_ih") else np.zeros(shape)
@@ -106,33 +118,9 @@ def ones_networks(draw, *, num_layers):
 
 @st.composite
 def _random_networks(draw, family, num_layers):
-    config = RNNConfig(
-        input_size=draw(st.integers(1, 4)),
-        hidden_size=draw(st.integers(2, 8)),
-        num_layers=num_layers,
-        bias=True,
-        batch_first=draw(st.booleans()),
-        dropout=draw(st.sampled_from([0.5, 0.75])),
-        bidirectional=draw(st.booleans()),
-        family_name=family.name,
-    )
-    steps = draw(st.integers(1, 12))
-    fewest = max(1, math.ceil(64 / steps))
-    batch = draw(st.integers(fewest, max(fewest, 16)))
+    config, steps, batch = draw(_dropout_shapes(family, num_layers))
     seed = draw(st.integers(0, 2**32 - 1), label="weights seed")
-    rng = np.random.default_rng(seed)
-    k = 1 / math.sqrt(config.hidden_size)
-    params = {n: rng.uniform(-k, k, s) for n, s in config.parameter_shapes().items()}
-    x = rng.uniform(-1, 1, config.input_shape(steps, batch))
-    return RNNCase(
-        config,
-        "float32",
-        steps,
-        batch,
-        round_to_dtype(x, "float32"),
-        None,
-        {n: round_to_dtype(v, "float32") for n, v in params.items()},
-    )
+    return seeded_case(config, seq_len=steps, batch_size=batch, with_hx=False, seed=seed)
 
 
 def _train_run(suite, case, device, seed):

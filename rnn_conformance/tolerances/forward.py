@@ -27,13 +27,13 @@ class ForwardBounds:
     """Per-element error bounds shaped like the module's ``output`` and ``h_n``.
 
     ``h_n`` is a tuple for a family whose state has several parts. ``layers`` is the
-    probed forward computation, which the gradient bounds continue from.
+    probed forward computation, which the gradient bounds continue from in ``precision``.
     """
 
     output: Array
     h_n: Any
     layers: list[list[DirectionTrace]]
-    arithmetic: ProbeArithmetic
+    precision: Precision
 
 
 def probe_forward(trace: ForwardTrace, ops: ProbeArithmetic) -> list[list[DirectionTrace]]:
@@ -87,5 +87,5 @@ def forward_error_bounds(
         from_time_major(output, batched=trace.batched, batch_first=config.batch_first),
         pack_state(config, [h if trace.batched else h[:, 0] for h in parts]),
         layers,
-        ops,
+        precision,
     )

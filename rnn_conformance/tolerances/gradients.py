@@ -29,7 +29,7 @@ def gradients_and_error_bounds(
     trace; the seeds are in the module's layout (``grad_h_n`` a tuple for several parts).
     """
     # Its own generator: the same bounds however often, and after whatever, it is called.
-    ops = ProbeArithmetic(bounds.arithmetic.precision, seed=1)
+    ops = ProbeArithmetic(bounds.precision, seed=1)
     top, finals = time_major_seeds(trace, grad_output, grad_h_n)
     d_input, d_initial, params = backward_layers(
         ops,

@@ -95,9 +95,9 @@ class ProbeArithmetic:
     # -- values ------------------------------------------------------------------------
 
     def exact(self, value: Any) -> Probed:
-        """An input known exactly: no error."""
+        """An input known exactly: no error (and no local error to propagate)."""
         array = np.asarray(value, dtype=np.float64)
-        return Probed(array, np.zeros((PROBES, *array.shape)), np.zeros_like(array))
+        return Probed(array, np.zeros((PROBES, *array.shape)), NO_LOCAL)
 
     def _random_signs(self, shape: tuple[int, ...]) -> Array:
         # Drawn in blocks: one generator call per step and operation would dominate.
