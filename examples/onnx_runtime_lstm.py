@@ -31,9 +31,9 @@ What ONNX Runtime cannot do is declared, so those properties are skipped with th
 capability named: no autograd through the session, no training-mode dropout, no
 PackedSequence input, no float64 (ORT's CPU LSTM kernel: "LSTM operator does not support
 double yet"), and its own error types for bad calls. float16 and bfloat16 modules are
-computed in float32. The ONNX LSTM operator has no projection, and the suite has no
-capability for one yet, so ``proj_size > 0`` raises ``NotImplementedError`` at
-construction. ORT's kernel computes tanh and the sigmoid by fast approximations with
+computed in float32. The ONNX LSTM operator has no projection of ``h``, so ``proj_size > 0``
+raises ``NotImplementedError`` at construction and the ``projection`` capability is
+declared unsupported. ORT's kernel computes tanh and the sigmoid by fast approximations with
 absolute errors of up to about 3.5 u; that is declared (``rnn_conformance_activation_error``),
 and the suite fails the adapter without it (``tests/test_examples.py``). The approximate
 tanh also exceeds 1 (by up to 2**-22) for some arguments in [8.23, 9), so ``h`` can
@@ -62,6 +62,7 @@ class OnnxRuntimeLSTM(nn.LSTM):
         "packed_sequences",
         "float64",
         "error_contract",
+        "projection",
     )
 
     # ORT's LSTM kernel approximates tanh and the sigmoid. Measured on ~10^8 float32

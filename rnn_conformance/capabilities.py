@@ -12,8 +12,9 @@ visible in the report rather than silently passed. Declarations, all merged:
   property is reported as a warning.
 
 Properties declare what they need with ``@pytest.mark.rnn_requires("autograd", ...)``.
-Cases drawn with a dtype or input rank the target lacks (``float64``, ``unbatched``) are
-rejected by the property harness instead, so the rest of the property still runs.
+Cases drawn with a dtype, input rank or configuration the target lacks (``float64``,
+``unbatched``, ``without_bias``, ``projection``) are rejected by the property harness
+instead, so the rest of the property still runs.
 
 A gap is not a bug: a known bug goes in the xfails file (``--rnn-xfails FILE``, see
 :mod:`rnn_conformance.xfails`), whose properties are xfailed strictly, so that a fix fails
@@ -38,6 +39,7 @@ CAPABILITIES: dict[str, str] = {
     "bfloat16": "modules and inputs in bfloat16 where the family's torch module supports it",
     "unbatched": "unbatched 2-D input (L, H_in) with 2-D hx",
     "without_bias": "bias=False: modules without bias parameters",
+    "projection": "proj_size > 0: nn.LSTM's projection of h by weight_hr",
     "packed_sequences": "torch.nn.utils.rnn.PackedSequence input",
     "training_dropout": "dropout between layers in training mode",
     "error_contract": "nn.RNN's exceptions for invalid constructor arguments and calls",

@@ -180,8 +180,8 @@ OPTIONS: dict[str, Option] = {
         ),
         Option(
             "activation_error",
-            "declared absolute tanh error of the RNN target, in units of the dtype's unit "
-            "roundoff u",
+            "declared absolute error of the RNN target's tanh and sigmoid, in units of the "
+            "dtype's unit roundoff u",
             None,
             "UNITS",
             type=float,
@@ -189,7 +189,7 @@ OPTIONS: dict[str, Option] = {
         ),
         Option(
             "cell_activation_error",
-            "declared absolute tanh error of the cell target, in units of u",
+            "declared absolute tanh and sigmoid error of the cell target, in units of u",
             None,
             "UNITS",
             type=float,

@@ -74,7 +74,9 @@ class RunFacts:
             "devices": ", ".join(self.devices),
             "TF32": suite.tf32.describe(),
             "unsupported capabilities": _gaps(suite.unsupported, suite.cell_unsupported),
-            "declared tanh error": _accuracy(suite.activation_error, suite.cell_activation_error),
+            "declared activation error": _accuracy(
+                suite.activation_error, suite.cell_activation_error
+            ),
             "skips file": self.skips_file or "none",
             "xfails file": _xfails(self.xfails_file, self.xfails),
             "time limit per property": f"{self.timeout:g} s" if self.timeout else "none",

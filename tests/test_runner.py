@@ -210,7 +210,7 @@ def test_reports_state_what_the_console_header_states(tmp_path):
     assert header["family"] == "rnn (nn.RNN)"
     assert header["xfails file"] == "none"
     assert header["unsupported capabilities"].startswith("packed_sequences")
-    assert header["declared tanh error"].startswith("3 u")
+    assert header["declared activation error"].startswith("3 u")
     assert header["devices"] == "cpu"
     report = json.loads((tmp_path / "report.json").read_text())
     markdown = (tmp_path / "report.md").read_text()

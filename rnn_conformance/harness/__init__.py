@@ -34,7 +34,13 @@ from rnn_conformance.harness.expected import (
     run_reference,
 )
 from rnn_conformance.harness.gradients import reference_gradients, run_target_gradients
-from rnn_conformance.harness.suite import Suite, missing_capabilities, observe
+from rnn_conformance.harness.suite import (
+    Suite,
+    missing_capabilities,
+    missing_config_capabilities,
+    observe,
+    observe_config,
+)
 from rnn_conformance.harness.tensors import TORCH_DTYPES, case_tensors, to_tensor, to_tensors
 
 __all__ = [
@@ -53,7 +59,9 @@ __all__ = [
     "hidden_axes",
     "layer_params",
     "missing_capabilities",
+    "missing_config_capabilities",
     "observe",
+    "observe_config",
     "output_at_step",
     "output_axes",
     "precision_for",

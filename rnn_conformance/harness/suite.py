@@ -8,11 +8,12 @@ from typing import Any, Literal
 from hypothesis import assume, event, note
 
 from rnn_conformance.cases import RNNCase
+from rnn_conformance.config import RNNConfig
 from rnn_conformance.devices import TF32Policy
 from rnn_conformance.families import FAMILIES, Family
 from rnn_conformance.target import Target
 
-__all__ = ["Suite", "missing_capabilities", "observe"]
+__all__ = ["Suite", "missing_capabilities", "observe", "observe_config"]
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,15 @@ class Suite:
 
 
 def missing_capabilities(case: RNNCase, unsupported: frozenset[str]) -> frozenset[str]:
-    """The declared gaps the case runs into: its dtype, input rank or ``bias=False``."""
-    needs = {
-        "float64": case.dtype == "float64",
-        "unbatched": not case.batched,
-        "without_bias": not case.config.bias,
-    }
+    """The declared gaps the case runs into: its dtype, input rank or configuration."""
+    needs = {"float64": case.dtype == "float64", "unbatched": not case.batched}
+    gaps = frozenset(name for name, needed in needs.items() if needed) & unsupported
+    return gaps | missing_config_capabilities(case.config, unsupported)
+
+
+def missing_config_capabilities(config: RNNConfig, unsupported: frozenset[str]) -> frozenset[str]:
+    """The declared gaps the configuration runs into: ``bias=False``, ``proj_size > 0``."""
+    needs = {"without_bias": not config.bias, "projection": config.proj_size > 0}
     return frozenset(name for name, needed in needs.items() if needed) & unsupported
 
 
@@ -81,3 +85,13 @@ def observe(
     assume(uses == "rnn" or suite.cell_supports(case))
     event(case.label())
     note(f"device={device}\n  {case.describe()}")
+
+
+def observe_config(suite: Suite, config: RNNConfig) -> None:
+    """:func:`observe` for a property of the constructor alone: gate the configuration.
+
+    Rejects (``assume``) a configuration the RNN target declared it lacks (``bias=False``,
+    ``proj_size > 0``), so that a declared gap is not reported as a wrong parameter list.
+    """
+    assume(not missing_config_capabilities(config, suite.unsupported))
+    note(config.describe())

@@ -227,10 +227,12 @@ if len(FAMILY.state_names) > 1:
 
 
 @st.composite
-def call_pairs(draw, name, *, bias=None):
+def call_pairs(draw, name, *, bias=None, projections=True):
     """A :class:`CallPair` of kind ``name`` for a drawn config, length and batch size."""
     spec = KINDS[name]
-    config = draw(rnn_configs(max_input_size=8, max_hidden_size=8, bias=bias))
+    config = draw(
+        rnn_configs(max_input_size=8, max_hidden_size=8, bias=bias, projections=projections)
+    )
     steps = draw(st.integers(1, 5))
     batch = draw(st.integers(0 if spec.empty_batch else 1, 4)) if spec.batched else None
     valid, bad = spec.build(draw, config, steps, batch)
@@ -280,9 +282,11 @@ KIND_PARAMS = [
 @pytest.mark.parametrize("kind", KIND_PARAMS)
 @given(data=st.data())
 def test_invalid_calls_raise_like_nn_rnn(suite, device, kind, data):
-    # A target without bias=False would reject the valid call for a reason of its own.
+    # A target without bias=False or a projection would reject the valid call for a
+    # reason of its own.
     bias = True if "without_bias" in suite.unsupported else None
-    call = data.draw(call_pairs(kind, bias=bias), label="call")
+    projections = "projection" not in suite.unsupported
+    call = data.draw(call_pairs(kind, bias=bias, projections=projections), label="call")
     expected = KINDS[kind].expected
     spec, config = suite.target.spec, call.config.describe()
     module = suite.target.build(call.config, device=device, dtype=torch.float32).eval()

@@ -17,7 +17,7 @@ from hypothesis import example, given
 
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.families import family_named, selected_family
-from rnn_conformance.harness import TORCH_DTYPES
+from rnn_conformance.harness import TORCH_DTYPES, observe_config
 from rnn_conformance.strategies import rnn_configs
 
 FALSE_ALARM_PER_EXAMPLE = 1e-8
@@ -44,6 +44,7 @@ def _dtypes(suite):
 
 @given(config=rnn_configs())
 def test_parameters_have_nn_rnn_names_order_shapes_dtype_and_device(suite, device, config):
+    observe_config(suite, config)
     for dtype in _dtypes(suite):
         module = _build(suite, config, device, dtype)
         params = dict(module.named_parameters())
@@ -60,6 +61,7 @@ def test_parameters_have_nn_rnn_names_order_shapes_dtype_and_device(suite, devic
 
 @given(config=rnn_configs())
 def test_constructor_arguments_are_exposed_as_attributes(suite, device, config):
+    observe_config(suite, config)
     module = _build(suite, config, device)
     for name, value in config.constructor_kwargs().items():
         assert getattr(module, name, "<missing>") == value, (
@@ -71,6 +73,7 @@ def test_constructor_arguments_are_exposed_as_attributes(suite, device, config):
 @given(config=rnn_configs())
 @example(config=LARGE)
 def test_initialisation_is_uniform_within_one_over_sqrt_hidden(suite, device, config):
+    observe_config(suite, config)
     module = _build(suite, config, device, _dtypes(suite)[-1])
     k = 1 / math.sqrt(config.hidden_size)
     values = np.sort(

@@ -39,13 +39,13 @@ computation, so the target's forward errors enter every derivative and weight gr
 
 Declared activation accuracy
 ----------------------------
-Some kernels compute tanh by a fast approximation whose error is absolute, not relative
-(ONNX Runtime's CPU RNN kernel: up to about 3 u, so near zero it is off by thousands of
-ulps). Such a target fails the policy above, which is a true finding. A target may
-declare the accuracy it promises (attribute ``rnn_conformance_activation_error`` or
-``--rnn-activation-error``, in units of u); that absolute error is then added to each
-tanh's local error and shown in the report header and every failure message. The
-default is 0.
+Some kernels compute tanh and the sigmoid by fast approximations whose error is
+absolute, not relative (ONNX Runtime's CPU RNN kernel: up to about 3 u, so near zero it
+is off by thousands of ulps). Such a target fails the policy above, which is a true
+finding. A target may declare the accuracy it promises (attribute
+``rnn_conformance_activation_error`` or ``--rnn-activation-error``, in units of u); that
+absolute error is then added to the local error of every tanh and sigmoid, and shown in
+the report header and every failure message. The default is 0.
 
 Equivalences between two runs of the *target* (layouts, batch splitting) use twice the
 bound, since each run is within one bound of the exact result. Identities that the

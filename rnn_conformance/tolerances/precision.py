@@ -44,7 +44,8 @@ class Precision:
 
         The reference's own float64 roundoff is added, which matters only when the
         target is float64 as well. ``activation_error`` is a target's *declared* absolute
-        error of tanh in units of ``u`` (0 for a correctly rounded-ish tanh, as torch's);
+        error of tanh and the sigmoid in units of ``u`` (0 for nearly correctly rounded ones, as
+        torch's);
         see "Declared activation accuracy" in :mod:`rnn_conformance.tolerances`.
         """
         name = dtype_name(dtype)
@@ -54,5 +55,5 @@ class Precision:
         if tf32 and name == "float32":
             matmul, label = unit_roundoff("tf32") + REFERENCE_ROUNDOFF, "float32 (TF32 matmuls)"
         if activation_error:
-            label += f", tanh absolute error <= {activation_error:g} u (declared)"
+            label += f", tanh/sigmoid absolute error <= {activation_error:g} u (declared)"
         return cls(matmul, u, label, smallest_normal(name), activation_error * unit_roundoff(name))

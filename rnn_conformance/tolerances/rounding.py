@@ -14,7 +14,7 @@ magnitude:
   ``n_1 + n_2`` terms, since a kernel may interleave them;
 * an elementwise sum, product or ``1 - x``: ``u * |result|`` (plus ``tiny`` for products);
 * tanh and sigmoid: ``2 * u * |result| + tiny`` (within an ulp in torch and NumPy), plus a
-  target's declared absolute tanh error; relu: nothing, but a pre-activation within its own
+  target's declared absolute activation error; relu: nothing, but a pre-activation within its own
   error bound of zero may have the other sign, so it counts as active;
 * a reduction over steps and batch (a weight's gradient): ``terms * (u * sum |terms| +
   tiny)``, deterministic.
@@ -185,17 +185,17 @@ class ProbeArithmetic:
         return self._with_rounding(value, slope * a.probes, slope * a.local, own)
 
     def tanh(self, a: Probed) -> Probed:
-        """tanh, with a target's declared absolute error."""
+        """tanh, with a target's declared absolute activation error."""
         a = self.rounded(a)
         value = np.tanh(a.value)
         return self._activation(a, value, 1.0 - value**2, self.precision.activation_absolute)
 
     def sigmoid(self, a: Probed) -> Probed:
-        """The logistic sigmoid."""
+        """The logistic sigmoid, with a target's declared absolute activation error."""
         a = self.rounded(a)
         e = np.exp(-np.abs(a.value))
         value = np.where(a.value >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-        return self._activation(a, value, value * (1.0 - value), 0.0)
+        return self._activation(a, value, value * (1.0 - value), self.precision.activation_absolute)
 
     def _ambiguous(self, a: Probed) -> tuple[Array, Array]:
         """Where the target's ``a`` may have the other sign, and the probes' spread."""
