@@ -362,6 +362,14 @@ CATALOGUE: tuple[Broken, ...] = (
         select="single",
         family="lstm",
     ),
+    Broken(
+        "ExtraStatePartsLSTM",
+        BAD_CALLS,
+        "[hx with one part too many] returned",
+        "nn.LSTM's hx has exactly two parts: a third is rejected, not ignored",
+        select="many",
+        family="lstm",
+    ),
     # test_dropout.py
     Broken(
         "DropoutOnLastLayerRNN",

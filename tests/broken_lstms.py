@@ -102,3 +102,12 @@ class SingleTensorHxLSTM(nn.LSTM):
         if isinstance(hx, torch.Tensor):
             hx = (hx, hx.new_zeros(*hx.shape[:-1], self.hidden_size))
         return super().forward(input, hx)
+
+
+class ExtraStatePartsLSTM(nn.LSTM):
+    """Accepts an hx tuple longer than (h_0, c_0), silently ignoring the parts after c_0."""
+
+    def forward(self, input, hx=None):
+        if isinstance(hx, tuple) and len(hx) > 2:
+            hx = hx[:2]
+        return super().forward(input, hx)
