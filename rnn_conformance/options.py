@@ -120,8 +120,9 @@ OPTIONS: dict[str, Option] = {
     for option in (
         Option(
             "family",
-            "recurrent family to check (rnn-conformance --help lists them); its torch "
-            "module and cell are the default targets",
+            "recurrent family to check (rnn-conformance --help lists them; the runner also "
+            "takes all: torch's modules of every family, one run each); its torch module and "
+            "cell are the default targets",
             DEFAULT_FAMILY,
             "FAMILY",
             env="RNN_CONFORMANCE_FAMILY",

@@ -6,6 +6,7 @@ Usage::
     rnn-conformance --impl mypkg.rnn:MyRNN --device cuda --profile ci -n 2
     rnn-conformance --impl mypkg.rnn:MyRNN --unsupported autograd --report-dir out
     rnn-conformance --family rnn --xfails known-failures.txt
+    rnn-conformance --family all                      # torch's nn.RNN, nn.LSTM and nn.GRU
     rnn-conformance -- -k gradients -x                # anything after -- goes to pytest
 
 A bad setting is a usage error (exit 4) that names the option as typed here and writes
@@ -28,6 +29,8 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
+
+from rnn_conformance.every_family import ALL, run_every_family
 
 PROFILES = ("dev", "default", "ci", "thorough")
 USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR, also for the runner's own checks
@@ -123,6 +126,15 @@ def pytest_arguments(args: argparse.Namespace, seed: int) -> tuple[list[str], li
     return run, rerun
 
 
+def _setting(args: argparse.Namespace, key: str) -> str | None:
+    """Option ``key`` as given on the command line, else by its environment variable."""
+    from rnn_conformance.options import OPTIONS
+
+    value = getattr(args, key)
+    env = OPTIONS[key].env
+    return value if value is not None or env is None else os.environ.get(env) or None
+
+
 def _importable_from_cwd() -> None:
     """Make packages in the current directory importable, as ``python -m`` would.
 
@@ -157,13 +169,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "--" in argv:
         split = argv.index("--")
         argv, extra = argv[:split], argv[split + 1 :]
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     _importable_from_cwd()
+    seed = args.seed if args.seed is not None else random.randrange(2**32)
+    if _setting(args, "family") == ALL:
+        if _setting(args, "impl") is not None or _setting(args, "cell_impl") is not None:
+            parser.error(
+                "--family all checks torch's own module and cell of every family; "
+                "to check --impl or --cell-impl, name its family (--family rnn, lstm, ...)"
+            )
+        return run_every_family(args, extra, seed)
     # pytest resolves the settings (a bad one is its usage error, exit 4) and names the
     # options as typed here; xdist workers inherit this. Nothing heavy is imported before
     # pytest starts, so that pytest can still rewrite the assertions of what it imports.
     os.environ[SPELLING_ENV] = "runner"
-    seed = args.seed if args.seed is not None else random.randrange(2**32)
     run, rerun = pytest_arguments(args, seed)
     collector = ReportCollector(rerun)
     started = time.monotonic()

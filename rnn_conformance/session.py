@@ -124,7 +124,10 @@ def _family(setting: Setting) -> Family:
     try:
         return family_named(str(setting.value))
     except ValueError as exc:
-        raise UsageProblem(f"{setting.source}: {exc}") from None
+        every = ""
+        if setting.value == "all":  # the runner's, which starts one session per family
+            every = "; a pytest session checks one family (rnn-conformance --family all runs each)"
+        raise UsageProblem(f"{setting.source}: {exc}{every}") from None
 
 
 def _spelled(settings: Mapping[str, Setting], key: str) -> str:

@@ -451,7 +451,12 @@ def _hidden_states(
     parts = [_float_arrays(shape, dtype, (1.0, 0.5)) for shape in config.state_shapes(batch_size)]
     # A state of several parts ((h_0, c_0)) is drawn whole or omitted whole, as hx is passed.
     states: st.SearchStrategy[Any] = parts[0] if len(parts) == 1 else st.tuples(*parts)
-    return (st.none() | states) if allow_none else states
+    if not allow_none:
+        return states
+    # A quarter None, shrinking to it: ``st.none() | states`` gave None in 60-80% of the
+    # valid cases (a large state can overrun Hypothesis' buffer, a None never does), which
+    # left every property that reads h_0 mostly unexercised.
+    return st.integers(0, 3).flatmap(lambda pick: states if pick else st.none())
 
 
 @_defines_strategy
