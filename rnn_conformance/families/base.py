@@ -9,7 +9,8 @@ its invalid arguments). A family says:
   how they are validated, and the keyword arguments of its module and cell;
 * its gate count and parameter layout (:meth:`Family.direction_parameters`);
 * its state: the names and sizes of the parts of ``h_0``/``h_n`` (``h``, or ``h`` and ``c``),
-  and the interval each part always lies in (:meth:`Family.state_ranges`);
+  the interval each part always lies in (:meth:`Family.state_ranges`) and the interval
+  ``h_0`` must start in for that to hold (:meth:`Family.start_ranges`: nn.GRU's ``h``);
 * the constructor arguments its torch module rejects (:attr:`Family.invalid_arguments`);
 * one cell step, and its hand-written backward step, written in
   :mod:`rnn_conformance.arithmetic` so that the same code is the float64 reference and,
@@ -112,7 +113,20 @@ class Family:
         return (config.hidden_size,) * len(self.state_names)
 
     def state_ranges(self, config: RNNConfig) -> tuple[tuple[float, float] | None, ...]:
-        """The interval each state part always lies in (``None``: unbounded), from any start."""
+        """The interval each state part always lies in (``None``: unbounded).
+
+        At every step, and so in ``output`` and ``h_n``, from any ``h_0`` whose parts lie
+        in :meth:`start_ranges`.
+        """
+        return (None,) * len(self.state_names)
+
+    def start_ranges(self, config: RNNConfig) -> tuple[tuple[float, float] | None, ...]:
+        """The interval each part of ``h_0`` must lie in for :meth:`state_ranges` to hold.
+
+        ``None``: any start (nn.RNN's and nn.LSTM's ranges hold whatever ``h_0`` is, since
+        their ``h`` is a squashed value). nn.GRU's ``h'`` mixes in ``h`` itself, so its
+        range holds only from an ``h_0`` within it.
+        """
         return (None,) * len(self.state_names)
 
     def direction_parameters(self, config: RNNConfig, layer: int) -> dict[str, tuple[int, ...]]:
