@@ -48,6 +48,9 @@ class GatedRecurrentUnit(Family):
         ({"proj_size": 1}, ValueError),  # "only supported for LSTM, not RNN or GRU"
         ({"nonlinearity": "tanh"}, TypeError),  # RNNBase takes no nonlinearity
     )
+    # torch 2.13's nn.GRU.forward calls hx.dim() on whatever it is given: a tuple (a port
+    # from nn.LSTM passing (h_0, c_0), or (h_0,)) fails with this, not a clearer error.
+    tuple_hx_error: ClassVar[type[Exception] | None] = AttributeError
 
     def state_ranges(self, config: RNNConfig) -> tuple[tuple[float, float] | None, ...]:
         """[-1, 1]: ``h'`` is a convex combination of ``n = tanh(...)`` and ``h``."""
