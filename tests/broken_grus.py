@@ -93,7 +93,7 @@ class ResetBeforeHiddenLinearGRU(nn.GRU):
 
 
 class UnnormalisedUpdateGRU(nn.GRU):
-    """Forgets the ``1 - z`` factor: ``h' = n + z * h``, which may leave [-1, 1]."""
+    """Forgets the 1 - z factor, h' = n + z * h, so that h may leave [-1, 1]."""
 
     def forward(self, input, hx=None):
         def step(x, h, weights):
@@ -116,7 +116,7 @@ class ResetUpdateSwappedGRU(nn.GRU):
 
 
 class FlippedUpdateGRU(nn.GRU):
-    """Uses the other update convention, ``h' = z * n + (1 - z) * h``.
+    """Uses the other update convention, h' = z * n + (1 - z) * h.
 
     (Written as nn.GRU with the update gate's rows negated: ``sigmoid(-a) = 1 - sigmoid(a)``.)
     """
@@ -130,7 +130,7 @@ class FlippedUpdateGRU(nn.GRU):
 
 
 class HiddenBiasOutsideResetGRU(nn.GRU):
-    """Adds b_hn outside the reset gate: ``n = tanh(W_in x + b_in + r * (W_hn h) + b_hn)``.
+    """Adds b_hn outside the reset gate: n = tanh(W_in x + b_in + r * (W_hn h) + b_hn).
 
     (Written as nn.GRU with b_hn moved into b_in.)
     """
@@ -147,7 +147,7 @@ class HiddenBiasOutsideResetGRU(nn.GRU):
 
 
 class TupleHxGRU(nn.GRU):
-    """Accepts hx as a tuple, taking its first tensor as h_0 (an LSTM-style ``(h_0, c_0)``)."""
+    """Accepts hx as a tuple, taking its first tensor as h_0 (an LSTM-style (h_0, c_0))."""
 
     def forward(self, input, hx=None):
         if isinstance(hx, tuple | list):
@@ -156,7 +156,7 @@ class TupleHxGRU(nn.GRU):
 
 
 class HiddenBiasOutsideResetGRUCell(nn.GRUCell):
-    """A GRUCell that adds b_hn outside the reset gate.
+    """A GRUCell that adds b_hn outside the reset gate, as if r * (W_hn h) + b_hn.
 
     ``n = tanh(W_in x + b_in + r * W_hn h + b_hn)``, where nn.GRUCell's is
     ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``.
