@@ -163,7 +163,8 @@ _FAMILY_CASES: dict[str, dict[str, Callable[[], RNNCase]]] = {
         ),
     },
 }
-"""Pinned cases of a family's own knobs (nn.LSTM's projection)."""
+"""Pinned cases of a family's own knobs (nn.LSTM's projection); nn.GRU has none of its own,
+so its pinned cases are the shared shapes alone."""
 
 
 def known_cases(family: str = "rnn") -> dict[str, Callable[[], RNNCase]]:

@@ -1,7 +1,8 @@
 """The one table of deliberately broken implementations and the properties that catch them.
 
 Each :class:`Broken` entry says: this implementation (a class in ``tests/broken_rnns.py``,
-or ``tests/broken_lstms.py`` for family ``lstm``, whose docstring describes its defect)
+or ``tests/broken_lstms.py`` for family ``lstm`` and ``tests/broken_grus.py`` for ``gru``,
+whose docstring describes its defect)
 must fail this property, with a failure message containing this fragment, because its
 defect breaks this claim. The self-test
 ``tests/test_broken_implementations_are_caught.py`` runs every entry, and the README's list
@@ -28,7 +29,7 @@ BEGIN = (
 )
 END = "<!-- end broken-catalogue -->"
 
-MODULES = {"rnn": "broken_rnns", "lstm": "broken_lstms"}
+MODULES = {"rnn": "broken_rnns", "lstm": "broken_lstms", "gru": "broken_grus"}
 """The module in ``tests/`` holding each family's broken implementations."""
 
 
@@ -152,6 +153,34 @@ CATALOGUE: tuple[Broken, ...] = (
         "output, h_n and c_n are the reference's, whose four gates each add bias_ih and bias_hh",
         family="lstm",
     ),
+    Broken(
+        "ResetBeforeHiddenLinearGRU",
+        "test_output_and_h_n_match_reference",
+        REFERENCE,
+        "output and h_n are the reference's, whose reset gate multiplies W_hn h + b_hn",
+        family="gru",
+    ),
+    Broken(
+        "ResetUpdateSwappedGRU",
+        "test_output_and_h_n_match_reference",
+        REFERENCE,
+        "output and h_n are the reference's, whose gate rows are r, z, n",
+        family="gru",
+    ),
+    Broken(
+        "FlippedUpdateGRU",
+        "test_output_and_h_n_match_reference",
+        REFERENCE,
+        "output and h_n are the reference's, whose update is h' = (1 - z) * n + z * h",
+        family="gru",
+    ),
+    Broken(
+        "HiddenBiasOutsideResetGRU",
+        "test_output_and_h_n_match_reference",
+        REFERENCE,
+        "output and h_n are the reference's, in which the reset gate multiplies b_hn too",
+        family="gru",
+    ),
     # test_last_step_identities.py
     Broken(
         "PerturbedHiddenStateRNN",
@@ -243,6 +272,13 @@ CATALOGUE: tuple[Broken, ...] = (
         "relu outputs are >= 0",
     ),
     Broken(
+        "UnnormalisedUpdateGRU",
+        "test_outputs_stay_in_the_nonlinearity_range",
+        "values outside [-1.0, 1.0]",
+        "nn.GRU's h stays in [-1, 1] from any h_0 in [-1, 1]",
+        family="gru",
+    ),
+    Broken(
         "NondeterministicRNN",
         "test_repeated_calls_are_deterministic",
         "a second identical call",
@@ -302,6 +338,14 @@ CATALOGUE: tuple[Broken, ...] = (
         "the cell target returns the reference cell step's (h', c'), in that order",
         cell=True,
         family="lstm",
+    ),
+    Broken(
+        "HiddenBiasOutsideResetGRUCell",
+        "test_rnn_cell_matches_reference",
+        "differs from the reference cell",
+        "the cell target matches the reference cell step, whose reset gate multiplies b_hn too",
+        cell=True,
+        family="gru",
     ),
     # test_batch_independence.py
     Broken(
@@ -369,6 +413,14 @@ CATALOGUE: tuple[Broken, ...] = (
         "nn.LSTM's hx has exactly two parts: a third is rejected, not ignored",
         select="many",
         family="lstm",
+    ),
+    Broken(
+        "TupleHxGRU",
+        BAD_CALLS,
+        "[hx a tuple, not a tensor] returned",
+        "nn.GRU's hx is one tensor: a tuple is rejected (AttributeError, as torch raises)",
+        select="tuple",
+        family="gru",
     ),
     # test_dropout.py
     Broken(
@@ -442,8 +494,9 @@ def render(catalogue: tuple[Broken, ...] = CATALOGUE) -> str:
     lines = [
         BEGIN,
         "",
-        "Entries marked (lstm) run with `--rnn-family lstm`; their classes are in "
-        "`tests/broken_lstms.py`.",
+        "Entries marked (lstm) run with `--rnn-family lstm`, their classes in "
+        "`tests/broken_lstms.py`; entries marked (gru) with `--rnn-family gru`, theirs in "
+        "`tests/broken_grus.py`.",
         "",
         "| property (`rnn_conformance/properties/`) | broken implementation "
         "(`tests/broken_rnns.py`) | its defect | the claim it breaks |",

@@ -74,12 +74,12 @@ def test_the_selected_family_gives_its_own_default_targets(fake_family):
 @pytest.mark.parametrize(
     ("style", "environ", "message"),
     [
-        ("runner", {}, "--family: unknown recurrent family 'xlstm'; known: rnn, lstm"),
-        ("pytest", {}, "--rnn-family: unknown recurrent family 'xlstm'; known: rnn, lstm"),
+        ("runner", {}, "--family: unknown recurrent family 'xlstm'; known: rnn, lstm, gru"),
+        ("pytest", {}, "--rnn-family: unknown recurrent family 'xlstm'; known: rnn, lstm, gru"),
         (
             "pytest",
             {"RNN_CONFORMANCE_FAMILY": "xlstm"},
-            "$RNN_CONFORMANCE_FAMILY: unknown recurrent family 'xlstm'; known: rnn, lstm",
+            "$RNN_CONFORMANCE_FAMILY: unknown recurrent family 'xlstm'; known: rnn, lstm, gru",
         ),
     ],
 )
@@ -91,7 +91,7 @@ def test_an_unknown_family_is_a_usage_error_naming_the_option(style, environ, me
 
 
 def test_the_known_families_are_listed_from_the_registry(fake_family):
-    with pytest.raises(UsageProblem, match=r"known: rnn, lstm, fake$"):
+    with pytest.raises(UsageProblem, match=r"known: rnn, lstm, gru, fake$"):
         _resolve({"family": "xlstm"})
     listed = families_help()
     for family in FAMILIES.values():

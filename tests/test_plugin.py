@@ -63,7 +63,7 @@ def test_unknown_family_from_the_environment_is_a_usage_error(pytester, monkeypa
     result = pytester.runpytest_subprocess(*PROPERTIES)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*$RNN_CONFORMANCE_FAMILY: unknown recurrent family 'xlstm'; known: rnn, lstm*"]
+        ["*$RNN_CONFORMANCE_FAMILY: unknown recurrent family 'xlstm'; known: rnn, lstm, gru*"]
     )
 
 

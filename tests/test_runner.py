@@ -366,7 +366,10 @@ def test_bad_target_is_a_usage_error_that_writes_no_report(tmp_path):
         (["--timeout", "-1"], "--timeout: must be >= 0 seconds"),
         (["--activation-error", "x"], "--activation-error: invalid float value: 'x'"),
         (["--profile", "quick"], "--profile: invalid choice: 'quick'"),
-        (["--family", "xlstm"], "--family: unknown recurrent family 'xlstm'; known: rnn, lstm"),
+        (
+            ["--family", "xlstm"],
+            "--family: unknown recurrent family 'xlstm'; known: rnn, lstm, gru",
+        ),
         (
             ["--impl", "torch.nn:RNNCell"],
             "--impl torch.nn:RNNCell is torch.nn:RNNCell, nn.RNN's cell, not its module "

@@ -9,7 +9,7 @@ with ``--rnn-family`` (``RNN_CONFORMANCE_FAMILY``, the runner's ``--family``).
 >>> family_named("xlstm")
 Traceback (most recent call last):
     ...
-ValueError: unknown recurrent family 'xlstm'; known: rnn, lstm
+ValueError: unknown recurrent family 'xlstm'; known: rnn, lstm, gru
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from rnn_conformance.families.base import Family, StepGradients
 from rnn_conformance.families.elman import ELMAN
+from rnn_conformance.families.gru import GRU
 from rnn_conformance.families.lstm import LSTM
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
     "selected_family",
 ]
 
-FAMILIES: dict[str, Family] = {family.name: family for family in (ELMAN, LSTM)}
+FAMILIES: dict[str, Family] = {family.name: family for family in (ELMAN, LSTM, GRU)}
 """Every family the suite checks, by ``--rnn-family`` name."""
 
 DEFAULT_FAMILY = "rnn"

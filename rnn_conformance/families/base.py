@@ -9,8 +9,10 @@ its invalid arguments). A family says:
   how they are validated, and the keyword arguments of its module and cell;
 * its gate count and parameter layout (:meth:`Family.direction_parameters`);
 * its state: the names and sizes of the parts of ``h_0``/``h_n`` (``h``, or ``h`` and ``c``),
-  and the interval each part always lies in (:meth:`Family.state_ranges`);
-* the constructor arguments its torch module rejects (:attr:`Family.invalid_arguments`);
+  the interval each part always lies in (:meth:`Family.state_ranges`) and the interval
+  ``h_0`` must start in for that to hold (:meth:`Family.start_ranges`: nn.GRU's ``h``);
+* the constructor arguments its torch module rejects (:attr:`Family.invalid_arguments`),
+  and whether a tuple hx is a bad call it checks (:attr:`Family.tuple_hx_error`);
 * one cell step, and its hand-written backward step, written in
   :mod:`rnn_conformance.arithmetic` so that the same code is the float64 reference and,
   in the probe arithmetic, the local rounding model the error bound propagates;
@@ -78,6 +80,10 @@ class Family:
     invalid_arguments: ClassVar[tuple[tuple[Mapping[str, Any], type[Exception]], ...]] = ()
     """Family-specific changes to a valid ``(input_size=3, hidden_size=4, num_layers=2)``
     call that torch's module rejects, with the exception type it raises."""
+    tuple_hx_error: ClassVar[type[Exception] | None] = None
+    """For a family whose state has one part, the exception its module raises for an hx
+    passed as a tuple (``(h_0,)``, or ``(h_0, c_0)`` as if it were nn.LSTM's), which the
+    forward errors then check; ``None``: not checked."""
 
     # -- constructor -------------------------------------------------------------------
 
@@ -112,7 +118,20 @@ class Family:
         return (config.hidden_size,) * len(self.state_names)
 
     def state_ranges(self, config: RNNConfig) -> tuple[tuple[float, float] | None, ...]:
-        """The interval each state part always lies in (``None``: unbounded), from any start."""
+        """The interval each state part always lies in (``None``: unbounded).
+
+        At every step, and so in ``output`` and ``h_n``, from any ``h_0`` whose parts lie
+        in :meth:`start_ranges`.
+        """
+        return (None,) * len(self.state_names)
+
+    def start_ranges(self, config: RNNConfig) -> tuple[tuple[float, float] | None, ...]:
+        """The interval each part of ``h_0`` must lie in for :meth:`state_ranges` to hold.
+
+        ``None``: any start (nn.RNN's and nn.LSTM's ranges hold whatever ``h_0`` is, since
+        their ``h`` is a squashed value). nn.GRU's ``h'`` mixes in ``h`` itself, so its
+        range holds only from an ``h_0`` within it.
+        """
         return (None,) * len(self.state_names)
 
     def direction_parameters(self, config: RNNConfig, layer: int) -> dict[str, tuple[int, ...]]:

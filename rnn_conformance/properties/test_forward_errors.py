@@ -6,7 +6,10 @@ must succeed: a target that raises on every call would otherwise "reject" every 
 call correctly without checking anything. Then the bad call must raise the exception
 type nn.RNN raises for it: ValueError for a wrong input rank or dtype, RuntimeError for
 wrong sizes, hx ranks and empty sequences; for an hx whose dtype differs from the
-module's, nn.RNN's error comes from a matrix product, so either type is accepted.
+module's, nn.RNN's error comes from a matrix product, so either type is accepted. A family
+adds kinds of bad hx: nn.LSTM's parts one at a time, a bare tensor and a part too many;
+nn.GRU's hx passed as a tuple, which torch 2.13 rejects with AttributeError (from
+``hx.dim()``), the type expected.
 ``NotImplementedError`` is never accepted, although it subclasses RuntimeError: it
 says the target lacks a feature, not that the call is invalid.
 
@@ -224,6 +227,18 @@ if len(FAMILY.state_names) > 1:
     def _(draw, c, steps, batch):
         parts = list(_hx(c, batch))
         return [_x(c, steps, batch), _hx(c, batch)], [_x(c, steps, batch), (*parts, parts[-1])]
+
+
+if len(FAMILY.state_names) == 1 and FAMILY.tuple_hx_error is not None:
+    # A state of one part is passed as a tensor. torch's nn.GRU raises AttributeError (it
+    # calls hx.dim() on the tuple): the type torch raises, mirrored rather than invented.
+
+    @kind("hx a tuple, not a tensor", FAMILY.tuple_hx_error)
+    def _(draw, c, steps, batch):
+        h = _hx(c, batch)
+        parts = draw(st.integers(1, 2))
+        event(f"hx a tuple of {parts}")
+        return [_x(c, steps, batch), h], [_x(c, steps, batch), (h,) * parts]
 
 
 @st.composite
