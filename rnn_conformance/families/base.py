@@ -12,7 +12,7 @@ its invalid arguments). A family says:
   the interval each part always lies in (:meth:`Family.state_ranges`) and the interval
   ``h_0`` must start in for that to hold (:meth:`Family.start_ranges`: nn.GRU's ``h``);
 * the constructor arguments its torch module rejects (:attr:`Family.invalid_arguments`),
-  and whether a tuple hx is a bad call it checks (:attr:`Family.tuple_hx_error`);
+  and how it rejects a tuple hx (:attr:`Family.tuple_hx_errors`);
 * one cell step, and its hand-written backward step, written in
   :mod:`rnn_conformance.arithmetic` so that the same code is the float64 reference and,
   in the probe arithmetic, the local rounding model the error bound propagates;
@@ -80,10 +80,10 @@ class Family:
     invalid_arguments: ClassVar[tuple[tuple[Mapping[str, Any], type[Exception]], ...]] = ()
     """Family-specific changes to a valid ``(input_size=3, hidden_size=4, num_layers=2)``
     call that torch's module rejects, with the exception type it raises."""
-    tuple_hx_error: ClassVar[type[Exception] | None] = None
-    """For a family whose state has one part, the exception its module raises for an hx
-    passed as a tuple (``(h_0,)``, or ``(h_0, c_0)`` as if it were nn.LSTM's), which the
-    forward errors then check; ``None``: not checked."""
+    tuple_hx_errors: ClassVar[tuple[type[Exception], ...]] = ()
+    """For a family whose state has one part, the exceptions accepted for an hx passed as
+    a tuple (``(h_0,)``, or ``(h_0, c_0)`` as if it were nn.LSTM's), which the forward
+    errors then check; empty: not checked."""
 
     # -- constructor -------------------------------------------------------------------
 

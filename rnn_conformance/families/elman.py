@@ -39,6 +39,8 @@ class Elman(Family):
         ({"nonlinearity": "gelu"}, ValueError),
         ({"proj_size": 1}, ValueError),  # "only supported for LSTM, not RNN or GRU"
     )
+    # nn.RNN.forward calls hx.dim() on a tuple (an nn.LSTM-style (h_0, c_0)): AttributeError.
+    tuple_hx_errors: ClassVar[tuple[type[Exception], ...]] = (AttributeError, TypeError)
 
     def check(self, config: RNNConfig) -> None:
         """Also reject a nonlinearity other than tanh and relu."""

@@ -49,8 +49,9 @@ class GatedRecurrentUnit(Family):
         ({"nonlinearity": "tanh"}, TypeError),  # RNNBase takes no nonlinearity
     )
     # torch 2.13's nn.GRU.forward calls hx.dim() on whatever it is given: a tuple (a port
-    # from nn.LSTM passing (h_0, c_0), or (h_0,)) fails with this, not a clearer error.
-    tuple_hx_error: ClassVar[type[Exception] | None] = AttributeError
+    # from nn.LSTM passing (h_0, c_0), or (h_0,)) fails with AttributeError; TypeError is
+    # the clearer error an implementation may raise instead.
+    tuple_hx_errors: ClassVar[tuple[type[Exception], ...]] = (AttributeError, TypeError)
 
     def state_ranges(self, config: RNNConfig) -> tuple[tuple[float, float] | None, ...]:
         """[-1, 1]: ``h'`` is a convex combination of ``n = tanh(...)`` and ``h``."""

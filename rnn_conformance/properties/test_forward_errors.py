@@ -229,11 +229,11 @@ if len(FAMILY.state_names) > 1:
         return [_x(c, steps, batch), _hx(c, batch)], [_x(c, steps, batch), (*parts, parts[-1])]
 
 
-if len(FAMILY.state_names) == 1 and FAMILY.tuple_hx_error is not None:
-    # A state of one part is passed as a tensor. torch's nn.GRU raises AttributeError (it
-    # calls hx.dim() on the tuple): the type torch raises, mirrored rather than invented.
+if len(FAMILY.state_names) == 1 and FAMILY.tuple_hx_errors:
+    # A state of one part is passed as a tensor. torch's nn.RNN and nn.GRU raise
+    # AttributeError (they call hx.dim() on the tuple); TypeError is accepted as well.
 
-    @kind("hx a tuple, not a tensor", FAMILY.tuple_hx_error)
+    @kind("hx a tuple, not a tensor", FAMILY.tuple_hx_errors)
     def _(draw, c, steps, batch):
         h = _hx(c, batch)
         parts = draw(st.integers(1, 2))
