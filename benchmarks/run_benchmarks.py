@@ -1,8 +1,8 @@
 """Benchmark the suite: wall time per profile and worker count, per-property throughput,
 and the NumPy reference against torch (float32, CPU) forward and backward, per family.
 
-    python benchmarks/run_benchmarks.py                  # everything (about 6 minutes)
-    python benchmarks/run_benchmarks.py --profiles dev   # quicker
+    python benchmarks/run_benchmarks.py                  # everything (about 20 minutes)
+    python benchmarks/run_benchmarks.py --profiles default --families lstm  # quicker
     python benchmarks/run_benchmarks.py --skip-suite     # reference vs torch only
 
 Prints Markdown tables and writes them as JSON (default benchmarks/results.json).
@@ -123,8 +123,9 @@ _PASSING = re.compile(r"(\d+) passing(?: examples)?\b")
 _HEADER = re.compile(r"^(\S+::\S+):$")
 
 
-def run_suite(profile: str, workers: int) -> dict:
-    """Wall time of all properties under ``profile`` with ``workers`` (0 = no xdist)."""
+def run_suite(family: str, profile: str, workers: int) -> dict:
+    """Wall time of all properties of ``family`` under ``profile`` with ``workers`` (0 = no
+    xdist)."""
     with tempfile.TemporaryDirectory() as tmp:
         junit = Path(tmp) / "junit.xml"
         command = [
@@ -136,6 +137,7 @@ def run_suite(profile: str, workers: int) -> dict:
             "-p",
             "no:cacheprovider",
             f"--hypothesis-profile={profile}",
+            f"--rnn-family={family}",
             "--hypothesis-show-statistics",
             f"--junitxml={junit}",
             "-q",
@@ -159,6 +161,7 @@ def run_suite(profile: str, workers: int) -> dict:
         if match and current is not None:
             examples[current] = examples.get(current, 0) + int(match.group(1))
     return {
+        "family": family,
         "profile": profile,
         "workers": workers,
         "wall_s": round(wall, 2),
@@ -179,6 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profiles", default="dev,default,ci")
     parser.add_argument("--workers", default="0,2")
+    parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--skip-suite", action="store_true")
     parser.add_argument("--output", default=str(Path(__file__).with_name("results.json")))
     args = parser.parse_args()
@@ -221,26 +225,33 @@ def main() -> None:
         )
     )
     if not args.skip_suite:
+        families = args.families.split(",")
         runs = [
-            run_suite(profile, int(workers))
+            run_suite(family, profile, int(workers))
+            for family in families
             for profile in args.profiles.split(",")
             for workers in args.workers.split(",")
         ]
         results["suite"] = runs
         print("\n## Suite wall time (all properties)\n")
-        walls = {(r["profile"], r["workers"]): r["wall_s"] for r in runs}
+        walls = {(r["family"], r["profile"], r["workers"]): r["wall_s"] for r in runs}
         rows = []
-        for profile in args.profiles.split(","):
-            serial, parallel = walls.get((profile, 0)), walls.get((profile, 2))
-            speedup = round(serial / parallel, 2) if serial and parallel else ""
-            rows.append([profile, serial, parallel, speedup])
-        print(_table(["profile", "-n 0 s", "-n 2 s", "speed-up"], rows))
+        for family in families:
+            for profile in args.profiles.split(","):
+                serial = walls.get((family, profile, 0))
+                parallel = walls.get((family, profile, 2))
+                speedup = round(serial / parallel, 2) if serial and parallel else ""
+                rows.append([family, profile, serial, parallel, speedup])
+        print(_table(["family", "profile", "-n 0 s", "-n 2 s", "speed-up"], rows))
         serial_default = next(
             (r for r in runs if r["workers"] == 0 and r["profile"] == "default"), runs[0]
         )
         total = sum(serial_default["per_test_s"].values()) or 1.0
         per_property = sorted(serial_default["per_test_s"].items(), key=lambda kv: -kv[1])
-        print(f"\n## Per property ({serial_default['profile']} profile, -n 0)\n")
+        print(
+            f"\n## Per property ({serial_default['family']}, {serial_default['profile']} "
+            "profile, -n 0)\n"
+        )
         print(
             _table(
                 ["property", "s", "share", "examples", "examples/s"],

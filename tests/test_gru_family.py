@@ -1,10 +1,9 @@
 """The nn.GRU family module against torch.nn.GRU: reference, hand-written BPTT, bounds."""
 
-import copy
-
 import numpy as np
 import pytest
 import torch
+from calibration import forward_ratio, gradient_ratio, module_and_inputs
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
@@ -14,12 +13,6 @@ from rnn_conformance.config import RNNConfig
 from rnn_conformance.families.gru import GRU
 from rnn_conformance.reference import cell_forward, forward_trace
 from rnn_conformance.strategies import hidden_states, rnn_configs
-from rnn_conformance.tolerances import (
-    SAFETY,
-    Precision,
-    forward_error_bounds,
-    gradients_and_error_bounds,
-)
 
 
 @st.composite
@@ -33,18 +26,6 @@ def gru_configs(draw, max_hidden=24):
         bidirectional=draw(st.booleans()),
         family_name="gru",
     )
-
-
-def _module(config, dtype, seed):
-    torch.manual_seed(seed)
-    return torch.nn.GRU(**config.constructor_kwargs(), dtype=dtype).eval()
-
-
-def _inputs(config, steps, batch, dtype, seed):
-    gen = torch.Generator().manual_seed(seed)
-    x = (torch.rand(config.input_shape(steps, batch), generator=gen, dtype=dtype) * 2 - 1) * 2
-    (shape,) = config.state_shapes(batch)
-    return x, torch.rand(shape, generator=gen, dtype=dtype) * 2 - 1
 
 
 def test_layout_and_constructor_rules_are_nn_gru_s():
@@ -84,8 +65,7 @@ def test_a_tuple_hx_raises_what_torch_raises():
     seed=st.integers(0, 99),
 )
 def test_reference_and_bptt_equal_torch_gru_in_float64(config, steps, batch, with_hx, seed):
-    module = _module(config, torch.float64, seed)
-    x, hx = _inputs(config, steps, batch, torch.float64, seed)
+    module, x, hx = module_and_inputs(config, steps, batch, torch.float64, seed)
     hx = hx if with_hx else None
     params = dict(module.named_parameters())
     output, h_n, trace = forward_trace(config, x, params, hx)
@@ -128,8 +108,7 @@ def test_the_new_gate_s_input_and_hidden_biases_get_different_gradients():
     # n = tanh(gi_n + r * gh_n): b_in's gradient is d(n_pre), b_hn's d(n_pre) * r. The r
     # and z blocks of both biases enter one sum and get the same gradient.
     config = RNNConfig(2, 3, family_name="gru")
-    module = _module(config, torch.float64, 0)
-    x, hx = _inputs(config, 4, 2, torch.float64, 0)
+    module, x, hx = module_and_inputs(config, 4, 2, torch.float64, 0)
     _, _, trace = forward_trace(config, x, dict(module.named_parameters()), hx)
     grads = gradients_from_trace(trace, np.ones((4, 2, 3)), None)
     b_ih, b_hh = grads.params["bias_ih_l0"], grads.params["bias_hh_l0"]
@@ -149,69 +128,35 @@ def test_the_reset_gate_multiplies_the_hidden_bias_too():
     assert h[0, 0] == pytest.approx(0.5 * np.tanh(0.5))
 
 
-def _ratio(config, dtype, low_dtype=None, *, steps, batch, seed):
-    """Largest error / allowed over output and h_n for nn.GRU in dtype (run in low)."""
-    module = _module(config, dtype, seed)
-    x, hx = _inputs(config, steps, batch, dtype, seed)
-    run = module if low_dtype is None else copy.deepcopy(module).to(low_dtype)
-    low = run.weight_ih_l0.dtype
-    with torch.no_grad():
-        out, h = run(x.to(low), hx.to(low))
-    output, h_n, trace = forward_trace(config, x, dict(module.named_parameters()), hx)
-    bounds = forward_error_bounds(trace, Precision.of(dtype))
-    worst = 0.0
-    for actual, expected, bound in ((out, output, bounds.output), (h, h_n, bounds.h_n)):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.abs(actual.double().numpy() - expected) / (SAFETY * bound)
-        worst = max(worst, float(np.nan_to_num(ratio, nan=0.0, posinf=0.0).max()))
-    return worst
-
-
 SIZES = dict(steps=st.integers(4, 30), batch=st.integers(2, 5), seed=st.integers(0, 99))
 
 
 @settings(max_examples=20, deadline=None)
 @given(config=gru_configs(max_hidden=64), **SIZES)
 def test_float32_nn_gru_stays_below_a_quarter_of_the_bound(config, steps, batch, seed):
-    assert _ratio(config, torch.float32, steps=steps, batch=batch, seed=seed) < 0.25
+    assert forward_ratio(config, torch.float32, steps=steps, batch=batch, seed=seed) < 0.25
 
 
 @settings(max_examples=12, deadline=None)
 @given(config=gru_configs(max_hidden=64).filter(lambda c: c.hidden_size >= 4), **SIZES)
 def test_bfloat16_inside_a_float32_gru_exceeds_the_bound(config, steps, batch, seed):
-    ratio = _ratio(config, torch.float32, torch.bfloat16, steps=steps, batch=batch, seed=seed)
+    ratio = forward_ratio(
+        config, torch.float32, torch.bfloat16, steps=steps, batch=batch, seed=seed
+    )
     assert ratio > 1
 
 
 @settings(max_examples=8, deadline=None)
 @given(config=gru_configs(max_hidden=64).filter(lambda c: c.hidden_size >= 4), **SIZES)
 def test_float32_inside_a_float64_gru_exceeds_the_bound(config, steps, batch, seed):
-    ratio = _ratio(config, torch.float64, torch.float32, steps=steps, batch=batch, seed=seed)
+    ratio = forward_ratio(config, torch.float64, torch.float32, steps=steps, batch=batch, seed=seed)
     assert ratio > 1
 
 
 @settings(max_examples=10, deadline=None)
 @given(config=gru_configs(max_hidden=32), **SIZES)
 def test_float32_nn_gru_gradients_stay_inside_the_bound(config, steps, batch, seed):
-    module = _module(config, torch.float32, seed)
-    x, hx = _inputs(config, steps, batch, torch.float32, seed)
-    params = dict(module.named_parameters())
-    output, h_n, trace = forward_trace(config, x, params, hx)
-    precision = Precision.of("float32")
-    rng = np.random.default_rng(seed)
-    seeds = [rng.uniform(-1, 1, np.shape(a)).astype(np.float32) for a in (output, h_n)]
-    exact, bounds = gradients_and_error_bounds(
-        trace, forward_error_bounds(trace, precision), seeds[0], seeds[1]
-    )
-    leaves = [x.requires_grad_(), hx.requires_grad_(), *params.values()]
-    out, h = module(x, hx)
-    got = torch.autograd.grad((out, h), leaves, [torch.tensor(s) for s in seeds])
-    want = [exact.input, exact.hx, *exact.params.values()]
-    allowed = [bounds.input, bounds.hx, *bounds.params.values()]
-    for g, w, b in zip(got, want, allowed, strict=True):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.abs(g.double().numpy() - w) / (SAFETY * b)
-        assert float(np.nan_to_num(ratio, nan=0.0, posinf=0.0).max()) < 0.5
+    assert gradient_ratio(config, steps=steps, batch=batch, seed=seed) < 0.5
 
 
 def test_gru_configs_draw_no_family_arguments_and_shrink_to_the_smallest():

@@ -34,7 +34,7 @@ from rnn_conformance.arithmetic import Arithmetic
 if TYPE_CHECKING:
     from rnn_conformance.config import RNNConfig
 
-__all__ = ["Family", "StepGradients"]
+__all__ = ["Family", "StepGradients", "sigmoid_slope"]
 
 
 @dataclass
@@ -181,6 +181,11 @@ class Family:
 
     def __repr__(self) -> str:
         return f"<family {self.name}: {self.title}>"
+
+
+def sigmoid_slope(ops: Arithmetic, s: Any) -> Any:
+    """The sigmoid's derivative from its output, as kernels compute it: ``s * (1 - s)``."""
+    return ops.mul(s, ops.one_minus(s))
 
 
 _FAMILY_OPTION_DEFAULTS: dict[str, Any] = {"nonlinearity": "tanh", "proj_size": 0}

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rnn_conformance.arithmetic import Arithmetic
-from rnn_conformance.families.base import Family, StepGradients
+from rnn_conformance.families.base import Family, StepGradients, sigmoid_slope
 
 if TYPE_CHECKING:
     from rnn_conformance.config import RNNConfig
@@ -100,18 +100,13 @@ class GatedRecurrentUnit(Family):
         r, z, n, h, gh_n = cache
         (d_h,) = grads
         d_n_pre = ops.mul(ops.mul(d_h, ops.one_minus(z)), ops.one_minus(ops.mul(n, n)))
-        d_z = ops.mul(ops.mul(d_h, ops.sub(h, n)), _sigmoid_slope(ops, z))
-        d_r = ops.mul(ops.mul(d_n_pre, gh_n), _sigmoid_slope(ops, r))
+        d_z = ops.mul(ops.mul(d_h, ops.sub(h, n)), sigmoid_slope(ops, z))
+        d_r = ops.mul(ops.mul(d_n_pre, gh_n), sigmoid_slope(ops, r))
         return StepGradients(
             gi=ops.cat([d_r, d_z, d_n_pre]),
             gh=ops.cat([d_r, d_z, ops.mul(d_n_pre, r)]),
             state=(ops.mul(d_h, z),),
         )
-
-
-def _sigmoid_slope(ops: Arithmetic, s: Any) -> Any:
-    """The sigmoid's derivative from its output, as kernels compute it: ``s * (1 - s)``."""
-    return ops.mul(s, ops.one_minus(s))
 
 
 GRU = GatedRecurrentUnit()

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rnn_conformance.arithmetic import Arithmetic
-from rnn_conformance.families.base import Family, StepGradients
+from rnn_conformance.families.base import Family, StepGradients, sigmoid_slope
 
 if TYPE_CHECKING:
     from rnn_conformance.config import RNNConfig
@@ -111,19 +111,14 @@ class LongShortTermMemory(Family):
             parameters["weight_hr"] = (d_h, h)
             d_h = ops.linear(d_h, weights["weight_hr"].T)
         d_c = ops.add(d_c, ops.mul(ops.mul(d_h, o), ops.one_minus(ops.mul(tanh_c, tanh_c))))
-        d_i = ops.mul(ops.mul(d_c, g), _sigmoid_slope(ops, i))
-        d_f = ops.mul(ops.mul(d_c, c_prev), _sigmoid_slope(ops, f))
+        d_i = ops.mul(ops.mul(d_c, g), sigmoid_slope(ops, i))
+        d_f = ops.mul(ops.mul(d_c, c_prev), sigmoid_slope(ops, f))
         d_g = ops.mul(ops.mul(d_c, i), ops.one_minus(ops.mul(g, g)))
-        d_o = ops.mul(ops.mul(d_h, tanh_c), _sigmoid_slope(ops, o))
+        d_o = ops.mul(ops.mul(d_h, tanh_c), sigmoid_slope(ops, o))
         gates = ops.cat([d_i, d_f, d_g, d_o])
         return StepGradients(
             gi=gates, gh=gates, state=(None, ops.mul(d_c, f)), parameters=parameters
         )
-
-
-def _sigmoid_slope(ops: Arithmetic, s: Any) -> Any:
-    """The sigmoid's derivative from its output, as kernels compute it: ``s * (1 - s)``."""
-    return ops.mul(s, ops.one_minus(s))
 
 
 LSTM = LongShortTermMemory()
