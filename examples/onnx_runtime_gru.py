@@ -69,7 +69,7 @@ class OnnxRuntimeGRU(nn.GRU):
     # ORT's GRU kernel approximates tanh and the sigmoid. Measured on ~10^8 float32
     # arguments (ORT 1.32), beyond the 2 u |value| the policy allows any activation: tanh
     # errs by up to MEASURED u absolute, the sigmoid by up to MEASURED u.
-    rnn_conformance_activation_error = 3.5
+    rnn_conformance_activation_error = 8.1
 
     gate_order = TORCH_TO_ONNX_GATES
     """Which torch gate each ONNX gate reads (a subclass may get this wrong)."""
