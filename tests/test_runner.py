@@ -412,3 +412,40 @@ def test_help_lists_capabilities_and_defaults():
         "packed_sequences torch.nn.utils.rnn.PackedSequence input",
     ):
         assert expected in text, expected
+
+
+def test_family_all_runs_every_family_with_one_seed_and_a_summary(tmp_path):
+    from rnn_conformance.families import FAMILIES
+
+    result = _run(
+        tmp_path, "--family", "all", "--profile", "dev", "--seed", "7", "--", "-k", "shapes"
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert result.stdout.count("rnn-conformance matrix") == len(FAMILIES)
+    summary = json.loads((tmp_path / "report.json").read_text())
+    assert summary["seed"] == 7
+    assert [run["family"] for run in summary["families"]] == list(FAMILIES)
+    for run in summary["families"]:
+        assert run["exit_code"] == 0
+        assert run["summary"]["passed"] >= 1
+        family_report = json.loads((tmp_path / run["family"] / "report.json").read_text())
+        assert family_report["family"] == run["family"]
+        assert family_report["seed"] == 7
+    assert "| gru (nn.GRU) | 0 |" in (tmp_path / "report.md").read_text()
+
+
+def test_family_all_with_an_impl_is_a_usage_error(tmp_path):
+    result = _run(tmp_path, "--family", "all", "--impl", "broken_rnns:LenientHxRNN")
+    assert result.returncode == 4
+    assert "--family all checks torch's own module and cell of every family" in result.stderr
+    result = _run(tmp_path, "--family", "all", env_extra={"RNN_CONFORMANCE_IMPL": "x:y"})
+    assert result.returncode == 4
+    assert not (tmp_path / "report.json").exists()
+
+
+def test_pytest_family_all_says_a_session_checks_one_family(pytester):
+    result = pytester.runpytest_subprocess(
+        "--pyargs", "rnn_conformance.properties", "-p", "no:cacheprovider", "--rnn-family=all"
+    )
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*a pytest session checks one family*"])
