@@ -5,23 +5,10 @@ message, is stated once, in the catalogue ``tests/broken_catalogue.py`` (these e
 with ``--rnn-family gru``).
 """
 
-import copy
 
 import torch
+from edited_parameters import forward_with_edited_parameters
 from torch import nn
-
-
-def _forward_with_edited_parameters(module, input, hx, edit):
-    """nn.GRU's forward on a copy of ``module`` whose parameters ``edit`` changed in place.
-
-    ``edit(name, parameter, module)`` is called under ``no_grad`` for every parameter of the
-    copy, in registration order; the results carry no gradient to ``module``'s parameters.
-    """
-    edited = copy.deepcopy(module)
-    with torch.no_grad():
-        for name, parameter in edited.named_parameters():
-            edit(name, parameter, edited)
-    return nn.GRU.forward(edited, input, hx)
 
 
 def _manual_forward(module, input, hx, new_state):
@@ -112,7 +99,7 @@ class ResetUpdateSwappedGRU(nn.GRU):
             H = module.hidden_size
             parameter.copy_(torch.cat([parameter[H : 2 * H], parameter[:H], parameter[2 * H :]]))
 
-        return _forward_with_edited_parameters(self, input, hx, swap)
+        return forward_with_edited_parameters(nn.GRU, self, input, hx, swap)
 
 
 class FlippedUpdateGRU(nn.GRU):
@@ -126,7 +113,7 @@ class FlippedUpdateGRU(nn.GRU):
             H = module.hidden_size
             parameter[H : 2 * H] = -parameter[H : 2 * H]
 
-        return _forward_with_edited_parameters(self, input, hx, negate_update)
+        return forward_with_edited_parameters(nn.GRU, self, input, hx, negate_update)
 
 
 class HiddenBiasOutsideResetGRU(nn.GRU):
@@ -143,7 +130,7 @@ class HiddenBiasOutsideResetGRU(nn.GRU):
                 inputs[2 * H :] += parameter[2 * H :]
                 parameter[2 * H :] = 0
 
-        return _forward_with_edited_parameters(self, input, hx, move)
+        return forward_with_edited_parameters(nn.GRU, self, input, hx, move)
 
 
 class TupleHxGRU(nn.GRU):

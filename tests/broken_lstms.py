@@ -5,23 +5,10 @@ message, is stated once, in the catalogue ``tests/broken_catalogue.py`` (these e
 with ``--rnn-family lstm``).
 """
 
-import copy
 
 import torch
+from edited_parameters import forward_with_edited_parameters
 from torch import nn
-
-
-def _forward_with_edited_parameters(module, input, hx, edit):
-    """nn.LSTM's forward on a copy of ``module`` whose parameters ``edit`` changed in place.
-
-    ``edit(name, parameter, module)`` is called under ``no_grad`` for every parameter of the
-    copy; the results carry no gradient to ``module``'s own parameters.
-    """
-    edited = copy.deepcopy(module)
-    with torch.no_grad():
-        for name, parameter in edited.named_parameters():
-            edit(name, parameter, edited)
-    return nn.LSTM.forward(edited, input, hx)
 
 
 class InputForgetSwappedLSTM(nn.LSTM):
@@ -35,7 +22,7 @@ class InputForgetSwappedLSTM(nn.LSTM):
                     torch.cat([parameter[H : 2 * H], parameter[:H], parameter[2 * H :]])
                 )
 
-        return _forward_with_edited_parameters(self, input, hx, swap)
+        return forward_with_edited_parameters(nn.LSTM, self, input, hx, swap)
 
 
 class CellStateAsHiddenStateLSTM(nn.LSTM):
@@ -62,7 +49,7 @@ class IdentityProjectionLSTM(nn.LSTM):
                     torch.eye(*parameter.shape, dtype=parameter.dtype, device=parameter.device)
                 )
 
-        return _forward_with_edited_parameters(self, input, hx, identity)
+        return forward_with_edited_parameters(nn.LSTM, self, input, hx, identity)
 
 
 class IgnoresCellStateLSTM(nn.LSTM):
@@ -84,7 +71,7 @@ class NoForgetGateHiddenBiasLSTM(nn.LSTM):
                 H = module.hidden_size
                 parameter[H : 2 * H] = 0
 
-        return _forward_with_edited_parameters(self, input, hx, drop)
+        return forward_with_edited_parameters(nn.LSTM, self, input, hx, drop)
 
 
 class SwappedStateLSTMCell(nn.LSTMCell):
