@@ -24,10 +24,11 @@ import pytest
 
 from rnn_conformance.options import OPTIONS
 
-__all__ = ["SESSION_HOOKS", "register_session_hooks", "runs_the_properties"]
+__all__ = ["RUN_GUARDS", "SESSION_HOOKS", "register_session_hooks", "runs_the_properties"]
 
 PROPERTIES_DIR = Path(__file__).resolve().parent / "properties"
 SESSION_HOOKS = "rnn_conformance.session_hooks"
+RUN_GUARDS = "rnn_conformance.run_guards"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -72,11 +73,16 @@ def runs_the_properties(config: pytest.Config) -> bool:
 
 
 def register_session_hooks(config: pytest.Config) -> None:
-    """Register :mod:`rnn_conformance.session_hooks` once for this session."""
+    """Register :mod:`rnn_conformance.session_hooks` and its run guards once for this session.
+
+    The guards (:mod:`rnn_conformance.run_guards`) survive crashing targets and SIGTERM.
+    """
     if not config.pluginmanager.has_plugin(SESSION_HOOKS):
+        import rnn_conformance.run_guards as guards
         import rnn_conformance.session_hooks as hooks
 
         config.pluginmanager.register(hooks, SESSION_HOOKS)
+        config.pluginmanager.register(guards, RUN_GUARDS)
 
 
 @pytest.hookimpl(tryfirst=True)

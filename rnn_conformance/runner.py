@@ -97,7 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="where report.json and report.md go (default: rnn-conformance-report)",
     )
     parser.add_argument(
-        "-n", dest="workers", default=None, help="pytest-xdist workers (default: none)"
+        "-n",
+        dest="workers",
+        default=None,
+        help="pytest-xdist workers (default 1; 0 means 1: the properties always run in a "
+        "worker process, so that a target that crashes its process fails the property it "
+        "was running and the run goes on)",
     )
     return parser
 
@@ -121,9 +126,22 @@ def pytest_arguments(args: argparse.Namespace, seed: int) -> tuple[list[str], li
         options.append(option.pytest_name if option.flag else f"{option.pytest_name}={value}")
     rerun = [sys.executable, "-m", "pytest", *options]
     run = [*options, "--pyargs", "rnn_conformance.properties", "-rfE"]
-    if args.workers is not None:
-        run += ["-n", str(args.workers)]
+    run += ["-n", isolated_workers(args.workers)]
     return run, rerun
+
+
+def isolated_workers(workers: str | None) -> str:
+    """The ``-n`` the runner passes to pytest-xdist: at least one worker, never 0.
+
+    A target that segfaults kills its process; in a worker that is one failed property
+    (:mod:`rnn_conformance.run_guards`), in the runner's own process the end of the run.
+
+    >>> isolated_workers(None), isolated_workers("0"), isolated_workers("2")
+    ('1', '1', '2')
+    """
+    if workers is None or str(workers).strip() == "0":
+        return "1"
+    return str(workers)
 
 
 def _setting(args: argparse.Namespace, key: str) -> str | None:

@@ -13,6 +13,7 @@ a tuple for a family whose state has several parts. Anything else is reported as
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from torch.nn.utils.rnn import PackedSequence
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.families import FAMILIES, Family
 from rnn_conformance.options import DEFAULT_CELL_TARGET, DEFAULT_TARGET
+from rnn_conformance.target_calls import announce_build, describe_values, watch_module
 
 __all__ = [
     "DEFAULT_CELL_TARGET",
@@ -87,21 +89,54 @@ class Target:
         """Construct the module for ``config`` on ``device`` in ``dtype``."""
         return self.build_with(config.constructor_kwargs(), device=device, dtype=dtype)
 
+    @property
+    def takes_device_and_dtype(self) -> bool:
+        """Whether the constructor accepts ``device=`` and ``dtype=`` (nn.RNN's does).
+
+        Read from its signature: a target without them (Opacus' ``DPLSTM``, say) is built
+        on the default device and dtype, then moved with ``.to(device, dtype)``.
+        """
+        return _accepts(self.factory, ("device", "dtype"))
+
+    def describe_construction(self) -> str:
+        """How the target is constructed, for the run's header and reports."""
+        if self.takes_device_and_dtype:
+            return f"{self.spec}(**arguments, device=..., dtype=...)"
+        return (
+            f"{self.spec}(**arguments).to(device, dtype): its constructor takes no "
+            "device= or dtype=, so it is built on the default device and dtype, then moved"
+        )
+
     def build_with(
         self, kwargs: Mapping[str, Any], *, device: str, dtype: torch.dtype
     ) -> torch.nn.Module:
-        """Construct the module from constructor keyword arguments (an RNNCell's, say)."""
+        """Construct the module from constructor keyword arguments (an RNNCell's, say).
+
+        Every construction and every later call of the module is announced first
+        (:mod:`rnn_conformance.target_calls`), so a crash leaves a record of the call.
+        """
+        placed = self.takes_device_and_dtype
+        where = {"device": device, "dtype": dtype} if placed else {}
+        announce_build(self.spec, kwargs, device, dtype)
+        call = f"{self.spec}(**{dict(kwargs)}" + (
+            f", device={device!r}, dtype={dtype})" if placed else ")"
+        )
         try:
-            module = self.factory(**kwargs, device=device, dtype=dtype)
+            module = self.factory(**kwargs, **where)
         except Exception as exc:
-            raise TargetContractError(
-                f"{self.spec}(**{kwargs}, device={device!r}, dtype={dtype}) raised "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+            raise TargetContractError(f"{call} raised {type(exc).__name__}: {exc}") from exc
         if not isinstance(module, torch.nn.Module):
             raise TargetContractError(
                 f"{self.spec}(...) returned {type(module).__name__}, not a torch.nn.Module"
             )
+        if not placed:
+            try:
+                module = module.to(device=device, dtype=dtype)
+            except Exception as exc:
+                raise TargetContractError(
+                    f"{call}.to({device!r}, {dtype}) raised {type(exc).__name__}: {exc}"
+                ) from exc
+        watch_module(self.spec, module, kwargs)
         return module
 
     def load(
@@ -130,7 +165,7 @@ class Target:
             return module(*args)
         except Exception as exc:
             raise TargetContractError(
-                f"{self.spec}.forward({_describe_args(args)}) raised {type(exc).__name__}: {exc}"
+                f"{self.spec}.forward({describe_values(args)}) raised {type(exc).__name__}: {exc}"
             ) from exc
 
     def call(self, module: torch.nn.Module, *args: Any) -> Any:
@@ -205,15 +240,20 @@ class Target:
         return self.forward(_FunctionalCall(module, dict(weights)), *args)
 
 
-def _describe_args(args: tuple[Any, ...]) -> str:
-    return ", ".join(
-        "None"
-        if a is None
-        else f"{tuple(a.shape)} {a.dtype}"
-        if hasattr(a, "shape")
-        else type(a).__name__
-        for a in args
-    )
+def _accepts(factory: Callable[..., Any], names: tuple[str, ...]) -> bool:
+    """Whether ``factory`` takes every keyword in ``names`` (or ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: assume the contract
+        return True
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return True
+    keywords = {
+        p.name
+        for p in parameters
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    }
+    return set(names) <= keywords
 
 
 class _FunctionalCall(torch.nn.Module):

@@ -1,0 +1,190 @@
+"""pytest hooks that keep a run alive, and its verdicts true, whatever the target does.
+
+Registered with :mod:`rnn_conformance.session_hooks` in sessions that run the properties.
+
+* **A crashing target** (SIGSEGV, SIGABRT, SIGBUS, SIGFPE, ``os._exit``, the kernel's
+  out-of-memory kill). Each process keeps a flight record of the target call in progress
+  (:mod:`rnn_conformance.flight_record`). Under pytest-xdist (``pytest -n N``; the
+  ``rnn-conformance`` runner always uses it) a crash kills one worker: xdist reports the
+  property it was running as failed and starts a fresh worker for the rest (we rely on
+  that, rather than on an executor of our own). :func:`pytest_handlecrashitem` turns
+  xdist's report into the suite's: the signal, read from the worker's exit status, and
+  the call from its flight record, with the property's device. The limit on replaced
+  workers is lifted (xdist's default, four per worker, would end the run after a few
+  crashing properties) unless ``--max-worker-restart`` is given. In a single process
+  (``pytest -n 0``) a crash cannot be survived: faulthandler prints the traceback and a
+  watcher process prints the flight record.
+* **SIGTERM** (a CI job's time limit, ``timeout 900 rnn-conformance ...``) is handled as
+  Ctrl-C: the run stops and a partial report, marked interrupted, is still written.
+* **Process-wide float state**: a property whose target turned on flush-to-zero fails
+  saying so, and the state is restored (:mod:`rnn_conformance.float_state`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from rnn_conformance.flight_record import (
+    FLIGHT_DIR_ENV,
+    FlightRecorder,
+    crash_message,
+    describe_exit,
+    read_record,
+    record_path,
+    start_watcher,
+)
+from rnn_conformance.float_state import FloatStateGuard
+from rnn_conformance.target_calls import OBSERVERS
+
+__all__ = [
+    "UNLIMITED_WORKER_RESTARTS",
+    "pytest_configure",
+    "pytest_handlecrashitem",
+    "pytest_runtest_call",
+    "pytest_runtest_protocol",
+    "pytest_unconfigure",
+]
+
+UNLIMITED_WORKER_RESTARTS = 1_000_000
+"""``--max-worker-restart`` when not given: every crashing property gets a fresh worker."""
+
+_STATE = pytest.StashKey[dict[str, Any]]()
+_DEVICE = "rnn_device"
+_FAILURE = "rnn_failure"
+
+
+def _worker() -> str | None:
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def _is_controller(config: pytest.Config) -> bool:
+    return _worker() is None and getattr(config.option, "dist", "no") != "no"
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"received signal {signal.Signals(signum).name}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the flight record (and the watcher, or lift xdist's restart limit)."""
+    state: dict[str, Any] = {"guard": FloatStateGuard()}
+    config.stash[_STATE] = state
+    directory = os.environ.get(FLIGHT_DIR_ENV)
+    if directory is None or not os.path.isdir(directory):
+        # The workers inherit the variable: they start after configuration.
+        directory = tempfile.mkdtemp(prefix="rnn-conformance-flight-")
+        os.environ[FLIGHT_DIR_ENV] = directory
+        state["created"] = directory
+    state["directory"] = directory
+    recorder = FlightRecorder(record_path(directory, _worker()))
+    state["recorder"] = recorder
+    OBSERVERS.extend([recorder, state["guard"]])
+    if _worker() is None:
+        state["watcher"] = start_watcher(recorder.path)
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        if in_main_thread and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            state["sigterm"] = signal.signal(signal.SIGTERM, _interrupt)
+    if _is_controller(config) and getattr(config.option, "maxworkerrestart", None) is None:
+        config.option.maxworkerrestart = str(UNLIMITED_WORKER_RESTARTS)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop recording; the process ends normally, so the watcher says nothing."""
+    state = config.stash.get(_STATE, None)
+    if state is None:
+        return
+    recorder = state["recorder"]
+    for observer in (recorder, state["guard"]):
+        if observer in OBSERVERS:
+            OBSERVERS.remove(observer)
+    recorder.close()
+    if "watcher" in state:
+        state["watcher"].stop()
+    if "sigterm" in state:
+        signal.signal(signal.SIGTERM, state["sigterm"])
+    if "created" in state:
+        shutil.rmtree(state["created"], ignore_errors=True)
+        os.environ.pop(FLIGHT_DIR_ENV, None)
+
+
+def _device(item: pytest.Item) -> str | None:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    device = params.get("device")
+    return None if device is None else str(device)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator:
+    """Keep the property in the flight record while it runs."""
+    recorder: FlightRecorder = item.config.stash[_STATE]["recorder"]
+    recorder.begin(item.nodeid, _device(item))
+    try:
+        return (yield)
+    finally:
+        recorder.end()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    """Fail a property whose target turned on flush-to-zero (it was restored at once)."""
+    guard: FloatStateGuard = item.config.stash[_STATE]["guard"]
+    guard.problem()  # anything left from another test is not this property's
+    result = yield
+    problem = guard.problem()
+    if problem is not None:
+        raise AssertionError(problem)
+    return result
+
+
+def _exit_status(worker: Any) -> int | None:
+    """The crashed worker process's exit status, from execnet's process handle."""
+    process = getattr(getattr(getattr(worker, "gateway", None), "_io", None), "popen", None)
+    if process is None:
+        return None
+    try:
+        return process.wait(timeout=10)
+    except Exception:
+        return None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+    """Make xdist's report of a crashed worker the suite's: signal, call, device."""
+    worker = getattr(report, "node", None)
+    worker_id = getattr(getattr(worker, "gateway", None), "id", None)
+    config = getattr(worker, "config", None)
+    state = config.stash.get(_STATE, None) if config is not None else None
+    directory = state["directory"] if state else os.environ.get(FLIGHT_DIR_ENV, "")
+    record = read_record(record_path(directory, worker_id)) if worker_id else None
+    how = describe_exit(_exit_status(worker))
+    message = crash_message(record, how, crashitem)
+    xdist_said = str(report.longrepr)
+    report.longrepr = f"{message}\n(pytest-xdist: {xdist_said}; the run went on in a new worker)"
+    # The crash happened while the property ran: its call phase, for every report.
+    report.when = "call"  # type: ignore[assignment]
+    ours = record is not None and record.get("property") == crashitem
+    device = record.get("device") if record is not None and ours else None
+    call = record.get("call") if record is not None and ours else None
+    details = {
+        "message": message,
+        "example": f"the call in progress: {call}\n(the crash ended Hypothesis' search, so "
+        "this example is the first that crashed, not a shrunk one)"
+        if call
+        else "",
+        "raised_at": "",
+        "crash": how,
+        "xdist": xdist_said,
+    }
+    properties = [(_FAILURE, details)]
+    if device is not None:
+        properties.insert(0, (_DEVICE, device))
+    report.user_properties = properties
