@@ -109,9 +109,19 @@ def _blob(report: pytest.TestReport) -> str | None:
 class ReportCollector:
     """A pytest plugin recording every property's verdict (see module docstring)."""
 
-    def __init__(self, rerun_prefix: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        rerun_prefix: list[str] | None = None,
+        *,
+        environment: dict[str, str] | None = None,
+        directory: str | None = None,
+    ) -> None:
         self.results: dict[str, PropertyResult] = {}
         self.rerun_prefix = rerun_prefix or ["python", "-m", "pytest"]
+        self.environment = dict(environment or {})
+        """Variables the rerun command sets (``PYTHONPATH``, the suite's settings)."""
+        self.directory = directory
+        """The directory the rerun command starts in (relative paths in it are from there)."""
         self.facts: Any = None
         self.warnings: list[str] = []
 
@@ -155,16 +165,29 @@ class ReportCollector:
             node = str(PROPERTIES_DIR / Path(match["file"]).name) + "::" + match["name"]
             if match["params"]:
                 node += f"[{match['params']}]"
+            # A crash would take a lone pytest process with it: rerun it in a worker.
+            isolate = ["-n", "1"] if details.get("crash") else []
             result.failure = Failure(
                 message=message,
                 minimal_example=details.get("example", ""),
-                reproduce=shlex.join([*self.rerun_prefix, node]),
+                reproduce=self.rerun_command([*self.rerun_prefix, *isolate, node]),
                 raised_at=details.get("raised_at", ""),
                 blob=_blob(report),
             )
         previous = self.results.get(report.nodeid)
         if previous is None or previous.outcome == "passed" or result.outcome == "failed":
             self.results[report.nodeid] = result
+
+    def rerun_command(self, command: list[str]) -> str:
+        """``command`` as a shell line that works from a new shell: directory, variables.
+
+        >>> ReportCollector(environment={"PYTHONPATH": "/src"}, directory="/w").rerun_command(
+        ...     ["python", "-m", "pytest", "x.py"])
+        'cd /w && env PYTHONPATH=/src python -m pytest x.py'
+        """
+        variables = [f"{name}={value}" for name, value in self.environment.items()]
+        line = shlex.join(["env", *variables, *command]) if variables else shlex.join(command)
+        return f"cd {shlex.quote(self.directory)} && {line}" if self.directory else line
 
     def pytest_warning_recorded(self, warning_message: Any, when: str, nodeid: str) -> None:
         """Keep the suite's warnings about its skips and xfails files for the report."""

@@ -144,6 +144,25 @@ def isolated_workers(workers: str | None) -> str:
     return str(workers)
 
 
+# Variables of the suite's own machinery, not settings: a rerun must not inherit them.
+_INTERNAL_VARIABLES = ("RNN_CONFORMANCE_SPELLING", "RNN_CONFORMANCE_FLIGHT_DIR")
+
+
+def rerun_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables a printed rerun command needs: ``PYTHONPATH`` and the suite's settings.
+
+    >>> rerun_environment({"PYTHONPATH": "/src", "RNN_CONFORMANCE_IMPL": "m:R", "HOME": "/"})
+    {'PYTHONPATH': '/src', 'RNN_CONFORMANCE_IMPL': 'm:R'}
+    """
+    environ = dict(os.environ if environ is None else environ)
+    return {
+        name: value
+        for name, value in sorted(environ.items())
+        if (name == "PYTHONPATH" or name.startswith("RNN_CONFORMANCE_"))
+        and name not in _INTERNAL_VARIABLES
+    }
+
+
 def _setting(args: argparse.Namespace, key: str) -> str | None:
     """Option ``key`` as given on the command line, else by its environment variable."""
     from rnn_conformance.options import OPTIONS
@@ -203,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # pytest starts, so that pytest can still rewrite the assertions of what it imports.
     os.environ[SPELLING_ENV] = "runner"
     run, rerun = pytest_arguments(args, seed)
-    collector = ReportCollector(rerun)
+    collector = ReportCollector(rerun, environment=rerun_environment(), directory=os.getcwd())
     started = time.monotonic()
     exit_code = int(pytest.main([*run, *extra], plugins=[collector]))
     wall_time = time.monotonic() - started
