@@ -12,9 +12,11 @@ visible in the report rather than silently passed. Declarations, all merged:
   property is reported as a warning.
 
 Properties declare what they need with ``@pytest.mark.rnn_requires("autograd", ...)``.
-Cases drawn with a dtype, input rank or configuration the target lacks (``float64``,
-``unbatched``, ``without_bias``, ``projection``) are rejected by the property harness
-instead, so the rest of the property still runs.
+The capabilities of :data:`DRAWN_CAPABILITIES` (a dtype, the input rank, ``bias=False``,
+a projection, a reverse direction) decide what is drawn instead: the strategies of
+:mod:`rnn_conformance.strategies` never draw a value the target lacks (they read the
+session's declarations, :func:`declared_unsupported`, when drawing), so the rest of each
+property still runs, and a property with nothing left to draw skips naming the capability.
 
 A gap is not a bug: a known bug goes in the xfails file (``--rnn-xfails FILE``, see
 :mod:`rnn_conformance.xfails`), whose properties are xfailed strictly, so that a fix fails
@@ -30,7 +32,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+__all__ = [
+    "ATTRIBUTE",
+    "CAPABILITIES",
+    "DRAWN_CAPABILITIES",
+    "USES",
+    "CapabilityError",
+    "Uses",
+    "declare_unsupported",
+    "declared_by_target",
+    "declared_unsupported",
+    "parse_capabilities",
+    "read_skips_file",
+    "skip_reason",
+]
 
 CAPABILITIES: dict[str, str] = {
     "autograd": "gradients of output and h_n through torch.autograd",
@@ -40,6 +57,7 @@ CAPABILITIES: dict[str, str] = {
     "unbatched": "unbatched 2-D input (L, H_in) with 2-D hx",
     "without_bias": "bias=False: modules without bias parameters",
     "projection": "proj_size > 0: nn.LSTM's projection of h by weight_hr",
+    "bidirectional": "bidirectional=True: a reverse direction in every layer",
     "packed_sequences": "torch.nn.utils.rnn.PackedSequence input",
     "training_dropout": "dropout between layers in training mode",
     "error_contract": "nn.RNN's exceptions for invalid constructor arguments and calls",
@@ -49,6 +67,27 @@ CAPABILITIES: dict[str, str] = {
 
 ATTRIBUTE = "rnn_conformance_unsupported"
 """The target attribute holding the names of capabilities it lacks."""
+
+DRAWN_CAPABILITIES: tuple[str, ...] = (
+    "float64",
+    "unbatched",
+    "without_bias",
+    "projection",
+    "bidirectional",
+)
+"""The capabilities that decide what the strategies draw, rather than skip whole properties.
+
+A dtype, the input rank, ``bias=False``, ``proj_size > 0`` and ``bidirectional=True``
+are never drawn for a target declaring the capability they need (the reduced-precision
+dtypes ``float16`` and ``bfloat16`` likewise, though only their own property draws them).
+"""
+
+Uses = Literal["rnn", "cell", "both"]
+"""Which targets a property calls: the RNN target, the cell target, or both."""
+
+USES: tuple[Uses, ...] = ("rnn", "cell", "both")
+
+_declared: dict[str, frozenset[str]] = {"rnn": frozenset(), "cell": frozenset()}
 
 
 class CapabilityError(ValueError):
@@ -81,6 +120,38 @@ def declared_by_target(factory: Any) -> frozenset[str]:
     if isinstance(names, str):
         names = [names]
     return parse_capabilities(names, source=f"{ATTRIBUTE} on the target")
+
+
+def declare_unsupported(*, rnn: Iterable[str] = (), cell: Iterable[str] = ()) -> None:
+    """Record what the session's RNN and cell targets declared they lack.
+
+    The suite's pytest sessions call this once, next to selecting the family; the
+    strategies read it when drawing (:func:`declared_unsupported`). Outside such a
+    session nothing is declared, so nothing is gated.
+
+    >>> declare_unsupported(rnn={"bidirectional"})
+    >>> sorted(declared_unsupported("both"))
+    ['bidirectional']
+    >>> declare_unsupported()
+    """
+    _declared["rnn"] = parse_capabilities(rnn, source="the RNN target's declarations")
+    _declared["cell"] = parse_capabilities(cell, source="the cell target's declarations")
+
+
+def declared_unsupported(uses: Uses = "rnn") -> frozenset[str]:
+    """The capabilities the session's targets that ``uses`` names declared unsupported.
+
+    ``"rnn"`` the RNN target's, ``"cell"`` the cell target's, ``"both"`` either's: a
+    property calling both targets may draw only what both support.
+
+    >>> declared_unsupported()
+    frozenset()
+    """
+    if uses == "both":
+        return _declared["rnn"] | _declared["cell"]
+    if uses not in _declared:
+        raise ValueError(f"uses={uses!r} must be one of {list(USES)}")
+    return _declared[uses]
 
 
 def read_skips_file(path: str | Path) -> list[str]:

@@ -11,6 +11,19 @@ shrinks towards the smallest value the bounds allow. Arguments are validated whe
 function is called: a bad one raises ``InvalidArgument`` naming it. The strategy returned
 prints as the call that made it, with the arguments that differ from the defaults.
 
+Declared gaps are never drawn. The strategies that draw a dtype, an input rank or a
+configuration take ``unsupported`` (capability names of :mod:`rnn_conformance.capabilities`)
+and never draw a value needing one of them: no float64 for ``float64``, no unbatched
+input for ``unbatched``, no ``bias=False`` for ``without_bias``, no ``proj_size > 0`` for
+``projection``, no ``bidirectional=True`` for ``bidirectional``. Nothing is filtered:
+the value is simply not among the choices. The default, ``unsupported=None``, is what the
+session's targets declared (:func:`~rnn_conformance.capabilities.declared_unsupported`;
+``uses`` says which: the RNN target's, the cell target's or both), looked up when drawing;
+outside the suite's pytest sessions nothing is declared, so nothing is gated. Where the
+declarations leave nothing to draw (``rnn_configs(bidirectional=True)`` for a target
+without ``bidirectional``), drawing raises ``unittest.SkipTest`` naming the capability,
+which pytest and unittest report as a skip: a property is skipped, never passed vacuously.
+
 Example:
     >>> from hypothesis import given
     >>> from rnn_conformance.strategies import rnn_cases
@@ -25,8 +38,9 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+import unittest
+from collections.abc import Collection, Sequence
+from typing import Any, NoReturn
 
 import numpy as np
 from hypothesis import strategies as st
@@ -34,6 +48,7 @@ from hypothesis.errors import InvalidArgument
 from hypothesis.extra import numpy as xnp
 
 from rnn_conformance.arithmetic import Array
+from rnn_conformance.capabilities import Uses, declared_unsupported, skip_reason
 from rnn_conformance.cases import MEMORY_LAYOUTS, MemoryLayout, RNNCase
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.dtypes import FLOAT_DTYPES
@@ -41,6 +56,9 @@ from rnn_conformance.families import family_named, selected_family
 from rnn_conformance.families.elman import NONLINEARITIES
 from rnn_conformance.strategy_arguments import (
     check_bool as _check_bool,
+)
+from rnn_conformance.strategy_arguments import (
+    check_capabilities as _check_capabilities,
 )
 from rnn_conformance.strategy_arguments import (
     check_choices as _check_choices,
@@ -64,6 +82,9 @@ from rnn_conformance.strategy_arguments import (
     check_strategy as _check_strategy,
 )
 from rnn_conformance.strategy_arguments import (
+    check_uses as _check_uses,
+)
+from rnn_conformance.strategy_arguments import (
     defines_strategy as _defines_strategy,
 )
 
@@ -75,6 +96,8 @@ __all__ = [
     "RNNCase",
     "RNNConfig",
     "batch_sizes",
+    "config_flags",
+    "dtype_names",
     "float_arrays",
     "hidden_states",
     "memory_layouts",
@@ -90,12 +113,124 @@ MAGNITUDES = (1.0, 0.01, 4.0, 30.0)
 """Input scales: unit, tiny, saturating tanh, and relu pre-activations well above 6."""
 
 
-def _flags(name: str, value: object) -> st.SearchStrategy[bool]:
-    if value is None:
-        return st.booleans()
-    if not isinstance(value, bool):
+def _check_flag(name: str, value: object) -> bool | None:
+    if value is not None and not isinstance(value, bool):
         raise InvalidArgument(f"{name}={value!r} must be True, False or None (both)")
-    return st.just(value)
+    return value
+
+
+# -- declared gaps --------------------------------------------------------------------------
+
+
+class _Gaps:
+    """The capabilities a strategy must not draw: given, or the session's, read when drawing."""
+
+    __slots__ = ("given", "uses")
+
+    def __init__(self, given: frozenset[str] | None, uses: Uses) -> None:
+        self.given = given
+        self.uses = uses
+
+    def __call__(self) -> frozenset[str]:
+        return declared_unsupported(self.uses) if self.given is None else self.given
+
+
+def _check_gaps(unsupported: object, uses: object) -> _Gaps:
+    role = _check_uses("uses", uses)
+    if unsupported is None:
+        return _Gaps(None, role)
+    if role != "rnn":
+        raise InvalidArgument(
+            f"uses={role!r} selects the session's declarations, which "
+            f"unsupported={unsupported!r} replaces: pass one or the other"
+        )
+    return _Gaps(_check_capabilities("unsupported", unsupported), role)
+
+
+def _nothing_to_draw(missing: Collection[str], what: str) -> NoReturn:
+    raise unittest.SkipTest(f"{skip_reason(missing)}: {what} leaves nothing to draw")
+
+
+_FLAGS: dict[str, tuple[bool, str | None]] = {
+    "bias": (True, "without_bias"),
+    "batch_first": (False, None),
+    "bidirectional": (False, "bidirectional"),
+}
+"""Each flag of the constructor: nn's default, and the capability the other value needs."""
+
+
+def _draw_flag(draw: st.DrawFn, name: str, value: bool | None, gaps: frozenset[str]) -> bool:
+    default, capability = _FLAGS[name]
+    if capability is not None and capability in gaps:
+        if value is (not default):
+            _nothing_to_draw({capability}, f"{name}={value}")
+        return default
+    if value is not None:
+        return value
+    # Drawn as "not the default?", so that it shrinks to nn's default.
+    return default != draw(st.booleans())
+
+
+@st.composite
+def _flag(draw: st.DrawFn, name: str, value: bool | None, gaps: _Gaps) -> bool:
+    return _draw_flag(draw, name, value, gaps())
+
+
+@_defines_strategy
+def config_flags(
+    name: str,
+    value: bool | None = None,
+    *,
+    unsupported: Collection[str] | None = None,
+    uses: Uses = "rnn",
+) -> st.SearchStrategy[bool]:
+    """A flag of the constructor (``bias``, ``batch_first``, ``bidirectional``), drawn.
+
+    ``value`` fixes it; ``None`` draws it, shrinking to nn's default (``bias=True``,
+    ``batch_first=False``, ``bidirectional=False``). The value a declared gap needs
+    (``bias=False`` for ``without_bias``, ``bidirectional=True`` for ``bidirectional``) is
+    never drawn; fixed, drawing it raises ``unittest.SkipTest``. For hand-built
+    configurations in custom strategies.
+
+    >>> config_flags("bidirectional", unsupported=("bidirectional",)).example()
+    False
+    >>> config_flags("bias", True)
+    config_flags('bias', True)
+    """
+    if name not in _FLAGS:
+        raise InvalidArgument(f"name={name!r} must be one of {list(_FLAGS)}")
+    return _flag(name, _check_flag(name, value), _check_gaps(unsupported, uses))
+
+
+def _draw_dtype(draw: st.DrawFn, choices: tuple[str, ...], gaps: frozenset[str]) -> str:
+    allowed = tuple(dtype for dtype in choices if dtype not in gaps)
+    if not allowed:
+        _nothing_to_draw(set(choices), f"dtypes={choices!r}")
+    return draw(st.sampled_from(allowed))
+
+
+@st.composite
+def _dtypes(draw: st.DrawFn, choices: tuple[str, ...], gaps: _Gaps) -> str:
+    return _draw_dtype(draw, choices, gaps())
+
+
+@_defines_strategy
+def dtype_names(
+    dtypes: Sequence[str] = ("float32", "float64"),
+    *,
+    unsupported: Collection[str] | None = None,
+    uses: Uses = "rnn",
+) -> st.SearchStrategy[str]:
+    """A dtype name from ``dtypes``, never one declared unsupported; shrinks towards the first.
+
+    When every one is declared unsupported, drawing raises ``unittest.SkipTest``.
+
+    >>> dtype_names(unsupported=("float64",)).example()
+    'float32'
+    >>> dtype_names(("float16", "bfloat16"))
+    dtype_names(('float16', 'bfloat16'))
+    """
+    return _dtypes(_check_choices("dtypes", dtypes, FLOAT_DTYPES), _check_gaps(unsupported, uses))
 
 
 # -- sizes ----------------------------------------------------------------------------------
@@ -153,8 +288,15 @@ def sequence_lengths(
 
 @st.composite
 def _batches(
-    draw: st.DrawFn, sizes: st.SearchStrategy[int], specials: tuple[int | None, ...]
+    draw: st.DrawFn,
+    sizes: st.SearchStrategy[int],
+    specials: tuple[int | None, ...],
+    gaps: _Gaps,
 ) -> int | None:
+    if "unbatched" in gaps():
+        specials = tuple(size for size in specials if size is not None)
+        if not specials:
+            return draw(sizes)
     # A sized batch is picked twice as often as each of 0 and None. The pick comes first
     # and the size is drawn every time, even for 0 and None, so that every example makes
     # the same number of choices: Hypothesis counts fewer choices as simpler, and would
@@ -171,13 +313,16 @@ def batch_sizes(
     max_size: int = 16,
     allow_unbatched: bool = True,
     allow_empty: bool = True,
+    unsupported: Collection[str] | None = None,
+    uses: Uses = "rnn",
 ) -> st.SearchStrategy[int | None]:
     """Batch sizes: ``min_size..max_size``, plus ``0`` (an empty batch) and ``None`` (unbatched).
 
     ``min_size`` and ``max_size`` bound the non-empty batches, mostly at most 5;
     ``allow_empty`` adds 0 and ``allow_unbatched`` adds ``None`` (2-D input), each half
-    as often as a sized batch. Shrinks towards ``min_size``; 0 and ``None`` remain in a
-    minimal example only when it needs them.
+    as often as a sized batch. ``None`` is never drawn where ``unbatched`` is declared
+    unsupported (``unsupported``, ``uses``: see the module's docstring). Shrinks towards
+    ``min_size``; 0 and ``None`` remain in a minimal example only when it needs them.
 
     >>> batch_sizes(min_size=2, allow_unbatched=False, allow_empty=False).example() >= 2
     True
@@ -190,7 +335,8 @@ def batch_sizes(
         specials += (0,)
     if _check_bool("allow_unbatched", allow_unbatched):
         specials += (None,)
-    return _batches(sizes, specials) if specials else sizes
+    gaps = _check_gaps(unsupported, uses)
+    return _batches(sizes, specials, gaps) if specials else sizes
 
 
 # -- configurations -------------------------------------------------------------------------
@@ -205,13 +351,15 @@ def _configs(
     input_sizes: st.SearchStrategy[int],
     hidden_sizes: st.SearchStrategy[int],
     nonlinearities: st.SearchStrategy[Any],
-    biases: st.SearchStrategy[bool],
-    batch_firsts: st.SearchStrategy[bool],
-    directions: st.SearchStrategy[bool],
+    bias: bool | None,
+    batch_first: bool | None,
+    bidirectional: bool | None,
     family: str | None,
     projections: bool,
+    gaps: _Gaps,
 ) -> RNNConfig:
     family = selected_family() if family is None else family
+    lacks = gaps()
     num_layers = draw(layers)
     # nn.RNN warns about dropout on a single layer: there is no layer after it to drop to.
     dropout = draw(dropouts) if num_layers > 1 and dropouts is not None else 0.0
@@ -222,12 +370,14 @@ def _configs(
         hidden_size=hidden_size,
         num_layers=num_layers,
         nonlinearity=draw(nonlinearities) if "nonlinearity" in takes else "tanh",
-        bias=draw(biases),
-        batch_first=draw(batch_firsts),
+        bias=_draw_flag(draw, "bias", bias, lacks),
+        batch_first=_draw_flag(draw, "batch_first", batch_first, lacks),
         dropout=dropout,
-        bidirectional=draw(directions),
+        bidirectional=_draw_flag(draw, "bidirectional", bidirectional, lacks),
         # nn.LSTM's projection: none (what it shrinks to) or any size below hidden_size.
-        proj_size=draw(_projections(hidden_size)) if projections and "proj_size" in takes else 0,
+        proj_size=draw(_projections(hidden_size))
+        if projections and "proj_size" in takes and "projection" not in lacks
+        else 0,
         family_name=family,
     )
 
@@ -254,6 +404,8 @@ def rnn_configs(
     dropouts: Sequence[float] = (0.0, 0.5),
     family: str | None = None,
     projections: bool = True,
+    unsupported: Collection[str] | None = None,
+    uses: Uses = "rnn",
 ) -> st.SearchStrategy[RNNConfig]:
     """Valid configurations (:class:`RNNConfig`) of ``family``'s module within the given bounds.
 
@@ -269,6 +421,12 @@ def rnn_configs(
     it in ``[0, hidden_size)``, half the time 0, shrinking to 0 (always 0 with
     ``projections=False``, for claims that hold only without a projection).
 
+    A declared gap (``unsupported``, ``uses``: see the module's docstring) is never
+    drawn: ``bias`` stays True for ``without_bias``, ``proj_size`` 0 for ``projection``,
+    ``bidirectional`` False for ``bidirectional``; a value fixed against the declarations
+    (``bidirectional=True`` for a target without it) raises ``unittest.SkipTest`` when
+    drawn.
+
     Shrinks towards the smallest config the arguments allow: the minimum sizes, the first
     nonlinearity, bias on, sequence-first, unidirectional, the smallest dropout; with the
     defaults, ``RNNConfig(1, 1)``.
@@ -280,6 +438,8 @@ def rnn_configs(
     >>> cfg = rnn_configs(min_layers=2, bidirectional=True).example()
     >>> (cfg.num_layers >= 2, cfg.bidirectional)
     (True, True)
+    >>> rnn_configs(unsupported=("bidirectional",)).example().bidirectional
+    False
     >>> rnn_configs(min_layers=3, max_layers=2)
     Traceback (most recent call last):
     ...
@@ -309,21 +469,18 @@ def rnn_configs(
     dropout_values = _check_numbers(
         "dropouts", dropouts, example=(0.0, 0.5), rule="in [0, 1]", valid=lambda p: 0 <= p <= 1
     )
-    # Drawn as "no bias?" so that it shrinks to nn.RNN's default, bias=True.
-    biases = (
-        st.booleans().map(lambda no_bias: not no_bias) if bias is None else _flags("bias", bias)
-    )
     return _configs(
         layers=layers,
         dropouts=st.sampled_from(sorted(dropout_values)) if dropout_values else None,
         input_sizes=input_sizes,
         hidden_sizes=hidden_sizes,
         nonlinearities=st.sampled_from(choices),
-        biases=biases,
-        batch_firsts=_flags("batch_first", batch_first),
-        directions=_flags("bidirectional", bidirectional),
+        bias=_check_flag("bias", bias),
+        batch_first=_check_flag("batch_first", batch_first),
+        bidirectional=_check_flag("bidirectional", bidirectional),
         family=family,
         projections=_check_bool("projections", projections),
+        gaps=_check_gaps(unsupported, uses),
     )
 
 
@@ -509,14 +666,18 @@ def _cases(
     draw: st.DrawFn,
     *,
     configs: st.SearchStrategy[RNNConfig],
-    dtypes: st.SearchStrategy[str],
+    dtypes: tuple[str, ...],
     seq_lens: st.SearchStrategy[int],
     batches: st.SearchStrategy[int | None],
     allow_none_hx: bool,
     layouts: st.SearchStrategy[MemoryLayout],
+    gaps: _Gaps,
 ) -> RNNCase:
+    lacks = gaps()
+    if not any(dtype not in lacks for dtype in dtypes):
+        _nothing_to_draw(set(dtypes), f"dtypes={dtypes!r}")
     config = draw(configs)
-    dtype = draw(dtypes)
+    dtype = _draw_dtype(draw, dtypes, lacks)
     seq_len = draw(seq_lens)
     batch_size = draw(batches)
     shape = config.input_shape(seq_len, batch_size)
@@ -541,6 +702,8 @@ def rnn_cases(
     batches: st.SearchStrategy[int | None] | None = None,
     allow_none_hx: bool = True,
     layouts: st.SearchStrategy[MemoryLayout] | None = None,
+    unsupported: Collection[str] | None = None,
+    uses: Uses = "rnn",
 ) -> st.SearchStrategy[RNNCase]:
     """Complete :class:`RNNCase` values: config, then dtype, sizes, input, hx, weights.
 
@@ -551,11 +714,18 @@ def rnn_cases(
     ``dtypes[0]``), so a minimal failure has the smallest config, shortest sequence,
     smallest batch and simplest values that still fail.
 
+    A declared gap (``unsupported``, ``uses``: see the module's docstring) is never
+    drawn: not its dtype here, nor its rank or configuration in the default ``configs``
+    and ``batches``. A strategy passed as ``configs`` or ``batches`` is gated by its own
+    arguments: give it the same ``unsupported`` or ``uses``.
+
     >>> case = rnn_cases(dtypes=("float64",)).example()
     >>> case.params.keys() == set(case.config.parameter_names())
     True
     >>> rnn_cases(configs=rnn_configs(max_layers=1), dtypes=("float64",))
     rnn_cases(configs=rnn_configs(max_layers=1), dtypes=('float64',))
+    >>> rnn_cases(unsupported=("float64", "unbatched")).example().dtype
+    'float32'
     """
     for name, value in [
         ("configs", configs),
@@ -564,11 +734,13 @@ def rnn_cases(
         ("layouts", layouts),
     ]:
         _check_strategy(name, value)
+    gaps = _check_gaps(unsupported, uses)
     return _cases(
-        configs=rnn_configs() if configs is None else configs,
-        dtypes=st.sampled_from(_check_choices("dtypes", dtypes, FLOAT_DTYPES)),
+        configs=rnn_configs(unsupported=unsupported, uses=uses) if configs is None else configs,
+        dtypes=_check_choices("dtypes", dtypes, FLOAT_DTYPES),
         seq_lens=sequence_lengths() if seq_lens is None else seq_lens,
-        batches=batch_sizes() if batches is None else batches,
+        batches=batch_sizes(unsupported=unsupported, uses=uses) if batches is None else batches,
         allow_none_hx=_check_bool("allow_none_hx", allow_none_hx),
         layouts=st.just("contiguous") if layouts is None else layouts,
+        gaps=gaps,
     )

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from numbers import Real
 from typing import Any, ParamSpec, TypeVar
 
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+from rnn_conformance.capabilities import CAPABILITIES, USES, Uses
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.dtypes import FLOAT_DTYPES
 
 __all__ = [
     "check_bool",
+    "check_capabilities",
     "check_choices",
     "check_config",
     "check_dtype",
@@ -28,6 +30,7 @@ __all__ = [
     "check_numbers",
     "check_range",
     "check_strategy",
+    "check_uses",
     "defines_strategy",
 ]
 
@@ -175,3 +178,23 @@ def check_config(config: object) -> RNNConfig:
     if not isinstance(config, RNNConfig):
         raise InvalidArgument(f"config={config!r} must be an RNNConfig")
     return config
+
+
+def check_capabilities(name: str, values: object) -> frozenset[str]:
+    """A collection (not a string) of capability names from :mod:`rnn_conformance.capabilities`."""
+    if isinstance(values, str | bytes) or not isinstance(values, Collection):
+        raise InvalidArgument(
+            f"{name}={values!r} must be a collection of capability names, "
+            f"e.g. {name}={('bidirectional',)!r}"
+        )
+    for value in values:
+        if not (isinstance(value, str) and value in CAPABILITIES):
+            raise InvalidArgument(f"{name} contains {value!r}; allowed: {sorted(CAPABILITIES)}")
+    return frozenset(values)
+
+
+def check_uses(name: str, value: object) -> Uses:
+    """Which targets' declarations apply: ``"rnn"``, ``"cell"`` or ``"both"``."""
+    if value not in USES:
+        raise InvalidArgument(f"{name}={value!r} must be one of {list(USES)}")
+    return value  # type: ignore[return-value]

@@ -13,6 +13,7 @@ fault.
 """
 
 import numpy as np
+import pytest
 from hypothesis import given
 
 from rnn_conformance.cases import RNNCase
@@ -72,6 +73,7 @@ def test_stacked_layers_equal_chained_single_layers(suite, device, case):
     )
 
 
+@pytest.mark.rnn_requires("bidirectional")
 @given(case=rnn_cases(configs=rnn_configs(bidirectional=True, max_layers=1), batches=non_empty))
 def test_bidirectional_equals_forward_and_flipped_reverse(suite, device, case):
     observe(suite, case, device)
@@ -115,10 +117,19 @@ def test_bidirectional_equals_forward_and_flipped_reverse(suite, device, case):
     )
 
 
-one_layer_without_projection = rnn_configs(max_layers=1, bidirectional=False, projections=False)
+# Drawn within what both targets support: the RNN's and the cell's declarations.
+one_layer_without_projection = rnn_configs(
+    max_layers=1, bidirectional=False, projections=False, uses="both"
+)
 
 
-@given(case=rnn_cases(configs=one_layer_without_projection, batches=non_empty))
+@given(
+    case=rnn_cases(
+        configs=one_layer_without_projection,
+        batches=batch_sizes(allow_empty=False, uses="both"),
+        uses="both",
+    )
+)
 def test_cell_steps_reproduce_one_layer_rnn(suite, device, case):
     observe(suite, case, device, uses="both")
     whole = run_target(suite, case, device)

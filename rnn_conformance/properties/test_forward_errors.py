@@ -21,7 +21,8 @@ nn.RNN.forward and check_forward_args, so they do not depend on the device). The
 valid calls include empty batches (N = 0), which nn.RNN accepts, except where the
 error comes from a kernel (hx dtype, zero-length sequence): a kernel may skip an empty
 batch, and only the CPU's was measured to raise there too, so those batches are
-non-empty. No tolerance is involved.
+non-empty. No tolerance is involved. Declared gaps are not drawn, in the valid call or
+the bad one: no configuration, rank or dtype the target declared it lacks.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from hypothesis import strategies as st
 
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.families import family_named, selected_family
-from rnn_conformance.strategies import rnn_configs
+from rnn_conformance.harness import observe_config
+from rnn_conformance.strategies import dtype_names, rnn_configs
 
 FAMILY = family_named(selected_family())
 """The session's family: a state of several parts adds kinds of bad hx."""
@@ -67,16 +69,17 @@ class Kind:
     expected: type[Exception] | tuple[type[Exception], ...]
     batched: bool = True
     empty_batch: bool = True
+    requires: tuple[str, ...] = ()
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def kind(name, expected, *, batched=True, empty_batch=True):
+def kind(name, expected, *, batched=True, empty_batch=True, requires=()):
     """Register ``build(draw, config, steps, batch) -> (valid args, bad args)`` as ``name``."""
 
     def register(build):
-        KINDS[name] = Kind(build, expected, batched, empty_batch)
+        KINDS[name] = Kind(build, expected, batched, empty_batch, requires)
         return build
 
     return register
@@ -187,7 +190,8 @@ def _(draw, c, steps, batch):
 
 @kind("input in another float dtype", ValueError)
 def _(draw, c, steps, batch):
-    dtype = draw(st.sampled_from(["float64", "float16", "bfloat16"]))
+    # Not a dtype the target declared it lacks: it could refuse it for that reason.
+    dtype = draw(dtype_names(("float64", "float16", "bfloat16")))
     return [_x(c, steps, batch)], [_x(c, steps, batch, dtype)]
 
 
@@ -197,7 +201,7 @@ def _(draw, c, steps, batch):
     return [_x(c, steps, batch)], [_x(c, steps, batch, dtype)]
 
 
-@kind("float64 hx in a float32 module", BOTH, empty_batch=False)
+@kind("float64 hx in a float32 module", BOTH, empty_batch=False, requires=("float64",))
 def _(draw, c, steps, batch):
     hx64 = _spoiled_hx(draw, c, batch, lambda s: s, dtype="float64")
     return [_x(c, steps, batch), _hx(c, batch)], [_x(c, steps, batch), hx64]
@@ -242,12 +246,14 @@ if len(FAMILY.state_names) == 1 and FAMILY.tuple_hx_errors:
 
 
 @st.composite
-def call_pairs(draw, name, *, bias=None, projections=True):
-    """A :class:`CallPair` of kind ``name`` for a drawn config, length and batch size."""
+def call_pairs(draw, name):
+    """A :class:`CallPair` of kind ``name`` for a drawn config, length and batch size.
+
+    The config is never one the target declared it lacks (``bias=False``, a projection,
+    ``bidirectional=True``): it would reject the valid call for a reason of its own.
+    """
     spec = KINDS[name]
-    config = draw(
-        rnn_configs(max_input_size=8, max_hidden_size=8, bias=bias, projections=projections)
-    )
+    config = draw(rnn_configs(max_input_size=8, max_hidden_size=8))
     steps = draw(st.integers(1, 5))
     batch = draw(st.integers(0 if spec.empty_batch else 1, 4)) if spec.batched else None
     valid, bad = spec.build(draw, config, steps, batch)
@@ -286,10 +292,16 @@ def _expected_names(expected):
     return " or ".join(error.__name__ for error in expected)
 
 
-# A declared lack of unbatched input makes any rejection of an unbatched call meaningless.
+def _requires(spec):
+    # A declared lack of unbatched input makes any rejection of an unbatched call meaningless.
+    return (*spec.requires, *(() if spec.batched else ("unbatched",)))
+
+
 KIND_PARAMS = [
-    name if KINDS[name].batched else pytest.param(name, marks=pytest.mark.rnn_requires("unbatched"))
-    for name in KINDS
+    pytest.param(name, marks=pytest.mark.rnn_requires(*_requires(spec)))
+    if _requires(spec)
+    else name
+    for name, spec in KINDS.items()
 ]
 
 
@@ -297,11 +309,8 @@ KIND_PARAMS = [
 @pytest.mark.parametrize("kind", KIND_PARAMS)
 @given(data=st.data())
 def test_invalid_calls_raise_like_nn_rnn(suite, device, kind, data):
-    # A target without bias=False or a projection would reject the valid call for a
-    # reason of its own.
-    bias = True if "without_bias" in suite.unsupported else None
-    projections = "projection" not in suite.unsupported
-    call = data.draw(call_pairs(kind, bias=bias, projections=projections), label="call")
+    call = data.draw(call_pairs(kind), label="call")
+    observe_config(suite, call.config)
     expected = KINDS[kind].expected
     spec, config = suite.target.spec, call.config.describe()
     module = suite.target.build(call.config, device=device, dtype=torch.float32).eval()

@@ -6,6 +6,7 @@ the reverse half at step 0 (not the last step) is its reverse ``h_n`` (PyTorch #
 Both are copies of one computed state, so no tolerance applies.
 """
 
+import pytest
 from hypothesis import given
 
 from rnn_conformance.harness import hidden_axes, observe, output_at_step, run_target
@@ -31,6 +32,7 @@ def test_unidirectional_last_output_is_last_layer_h_n(suite, device, case):
     )
 
 
+@pytest.mark.rnn_requires("bidirectional")
 @given(case=rnn_cases(configs=rnn_configs(bidirectional=True)))
 def test_bidirectional_output_ends_are_last_layer_h_n(suite, device, case):
     observe(suite, case, device)

@@ -22,8 +22,11 @@ from rnn_conformance.tolerances import assert_within
 
 one_step_cases = rnn_cases(
     # The family's cell has no projection (nn.LSTMCell takes no proj_size).
-    configs=rnn_configs(max_layers=1, bidirectional=False, batch_first=False, projections=False),
+    configs=rnn_configs(
+        max_layers=1, bidirectional=False, batch_first=False, projections=False, uses="cell"
+    ),
     seq_lens=sequence_lengths(max_len=1),
+    uses="cell",
 )
 
 
