@@ -34,7 +34,7 @@ import pytest
 import torch
 from hypothesis import Phase, settings
 
-from rnn_conformance.capabilities import CAPABILITIES, skip_reason
+from rnn_conformance.capabilities import CAPABILITIES, declare_unsupported, skip_reason
 from rnn_conformance.failures import failure_details, record_examples
 from rnn_conformance.families import select_family
 from rnn_conformance.harness import Suite
@@ -122,6 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
     facts.suite.tf32.apply()
     # The properties' strategies draw configurations of the selected family.
     select_family(facts.family.name)
+    declare_unsupported(rnn=facts.suite.unsupported, cell=facts.suite.cell_unsupported)
     config.stash[_FACTS] = facts
 
 

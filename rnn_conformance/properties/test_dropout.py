@@ -46,7 +46,7 @@ from rnn_conformance.known_cases import seeded_case
 from rnn_conformance.layouts import map_state
 from rnn_conformance.parameters import parse_parameter_name
 from rnn_conformance.reference import as_float64, forward_trace
-from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
+from rnn_conformance.strategies import batch_sizes, config_flags, rnn_cases, rnn_configs
 from rnn_conformance.tolerances import assert_within, forward_error_bounds, leaves
 
 FALSE_ALARM_PER_EXAMPLE = 1e-8
@@ -85,10 +85,10 @@ def _dropout_shapes(draw, family, num_layers):
         input_size=draw(st.integers(1, 4)),
         hidden_size=draw(st.integers(2, 8)),
         num_layers=num_layers,
-        bias=draw(st.booleans()) if own else True,
+        bias=draw(config_flags("bias")) if own else True,
         batch_first=draw(st.booleans()),
         dropout=draw(st.sampled_from([0.5, 0.75])),
-        bidirectional=draw(st.booleans()),
+        bidirectional=draw(config_flags("bidirectional")),
         family_name=family.name,
         **own,
     )
@@ -273,7 +273,7 @@ def mask_revealing_networks(draw, *, bidirectional=None):
     view of the keep mask ``m`` of every step can be decoded from it. At least 2 steps
     and :data:`MIN_STEP_PAIRS` (disjoint step pair, layer-0 unit) comparisons.
     """
-    bidirectional = draw(st.booleans()) if bidirectional is None else bidirectional
+    bidirectional = draw(config_flags("bidirectional", bidirectional))
     if "nonlinearity" not in family_named(selected_family()).options:
         # No relu design for this family: the properties using it skip (see RELU_DESIGN).
         return draw(_random_networks(family_named(selected_family()), 2))
@@ -282,7 +282,7 @@ def mask_revealing_networks(draw, *, bidirectional=None):
         hidden_size=draw(st.integers(1, 8)),
         num_layers=2,
         nonlinearity="relu",
-        bias=draw(st.booleans()),
+        bias=draw(config_flags("bias")),
         batch_first=draw(st.booleans()),
         dropout=draw(st.sampled_from([0.5, 0.75])),
         bidirectional=bidirectional,
@@ -360,7 +360,7 @@ def test_training_dropout_draws_a_fresh_mask_at_every_step(suite, device, case, 
     )
 
 
-@pytest.mark.rnn_requires("training_dropout")
+@pytest.mark.rnn_requires("training_dropout", "bidirectional")
 @given(case=mask_revealing_networks(bidirectional=True), seed=st.integers(0, 2**31))
 def test_both_directions_of_the_next_layer_read_the_same_dropped_output(suite, device, case, seed):
     # Exact: under nn.RNN one dropped tensor feeds both directions, so the decoded views
