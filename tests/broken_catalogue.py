@@ -441,6 +441,40 @@ CATALOGUE: tuple[Broken, ...] = (
         "read different dropout masks",
         "both directions of the next layer read one dropped tensor",
     ),
+    Broken(
+        "SameMaskEveryStepLSTM",
+        "test_training_dropout_draws_a_fresh_mask_at_every_step",
+        "reused across time steps",
+        "training dropout draws a fresh mask at every step (seen through saturated gates)",
+        family="lstm",
+    ),
+    Broken(
+        "PerDirectionMaskLSTM",
+        "test_both_directions_of_the_next_layer_read_the_same_dropped_output",
+        "read different dropout masks",
+        "both directions of the next layer read one dropped tensor",
+        family="lstm",
+    ),
+    Broken(
+        "SameMaskEveryStepGRU",
+        "test_training_dropout_draws_a_fresh_mask_at_every_step",
+        "reused across time steps",
+        "training dropout draws a fresh mask at every step (seen through saturated gates)",
+        family="gru",
+    ),
+    Broken(
+        "PerDirectionMaskGRU",
+        "test_both_directions_of_the_next_layer_read_the_same_dropped_output",
+        "read different dropout masks",
+        "both directions of the next layer read one dropped tensor",
+        family="gru",
+    ),
+    Broken(
+        "NoTrainingDropoutRNN",
+        "test_training_dropout_is_reproducible_under_a_seed_and_varies_across_seeds",
+        "no element was dropped",
+        "training mode with dropout drops elements, drawing the mask from torch's generator",
+    ),
     # test_gradients.py
     Broken(
         "TruncatedBPTTRNN",

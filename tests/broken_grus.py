@@ -7,6 +7,11 @@ with ``--rnn-family gru``).
 
 
 import torch
+from dropped_between_layers import (
+    forward_dropping_between_layers,
+    mask_per_direction,
+    same_mask_every_step,
+)
 from edited_parameters import forward_with_edited_parameters
 from torch import nn
 
@@ -161,3 +166,21 @@ class HiddenBiasOutsideResetGRUCell(nn.GRUCell):
         r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
         n = torch.tanh(i_n + r * h_n)
         return (1 - z) * n + z * hx
+
+
+class SameMaskEveryStepGRU(nn.GRU):
+    """Keras-style recurrent dropout: one mask per sequence, reused at every time step.
+
+    In training mode, the lower layer's output is multiplied by one dropout mask per
+    sequence and element, the same at every step (torch draws a fresh one per step).
+    """
+
+    def forward(self, input, hx=None):
+        return forward_dropping_between_layers(nn.GRU, self, input, hx, same_mask_every_step)
+
+
+class PerDirectionMaskGRU(nn.GRU):
+    """Drops the lower layer's output separately for each direction of the next layer."""
+
+    def forward(self, input, hx=None):
+        return forward_dropping_between_layers(nn.GRU, self, input, hx, mask_per_direction)

@@ -7,6 +7,11 @@ with ``--rnn-family lstm``).
 
 
 import torch
+from dropped_between_layers import (
+    forward_dropping_between_layers,
+    mask_per_direction,
+    same_mask_every_step,
+)
 from edited_parameters import forward_with_edited_parameters
 from torch import nn
 
@@ -98,3 +103,21 @@ class ExtraStatePartsLSTM(nn.LSTM):
         if isinstance(hx, tuple) and len(hx) > 2:
             hx = hx[:2]
         return super().forward(input, hx)
+
+
+class SameMaskEveryStepLSTM(nn.LSTM):
+    """Keras-style recurrent dropout: one mask per sequence, reused at every time step.
+
+    In training mode, the lower layer's output is multiplied by one dropout mask per
+    sequence and element, the same at every step (torch draws a fresh one per step).
+    """
+
+    def forward(self, input, hx=None):
+        return forward_dropping_between_layers(nn.LSTM, self, input, hx, same_mask_every_step)
+
+
+class PerDirectionMaskLSTM(nn.LSTM):
+    """Drops the lower layer's output separately for each direction of the next layer."""
+
+    def forward(self, input, hx=None):
+        return forward_dropping_between_layers(nn.LSTM, self, input, hx, mask_per_direction)

@@ -462,3 +462,17 @@ class PerDirectionMaskRNN(_DropoutVariantRNN):
     def _dropped(self, output, num_directions):
         dropout = torch.nn.functional.dropout
         return [dropout(output, self.dropout, training=True) for _ in range(num_directions)]
+
+
+class NoTrainingDropoutRNN(nn.RNN):
+    """Ignores dropout in training mode: every layer reads the lower layer's output whole.
+
+    It keeps and exposes ``dropout`` as given, but computes as if it were 0.
+    """
+
+    def forward(self, input, hx=None):
+        p, self.dropout = self.dropout, 0.0
+        try:
+            return super().forward(input, hx)
+        finally:
+            self.dropout = p
