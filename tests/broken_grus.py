@@ -184,3 +184,32 @@ class PerDirectionMaskGRU(nn.GRU):
 
     def forward(self, input, hx=None):
         return forward_dropping_between_layers(nn.GRU, self, input, hx, mask_per_direction)
+
+
+class TwoLayersByDefaultGRU(nn.GRU):
+    """Defaults to num_layers=2 when the argument is omitted (nn.GRU's default is 1)."""
+
+    def __init__(self, *args, **kwargs):
+        if len(args) < 3:  # num_layers is nn.GRU's third positional argument
+            kwargs.setdefault("num_layers", 2)
+        super().__init__(*args, **kwargs)
+
+
+class OmittedBatchFirstGRU(nn.GRU):
+    """Reports nn.GRU's batch_first=False when it is omitted, but then reads input batch-first.
+
+    As a wrapper does that records nn.GRU's default but leaves the omitted argument to a
+    backend whose default is batch-first.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # batch_first is nn.GRU's fifth positional argument.
+        self._reads_batch_first = args[4] if len(args) > 4 else kwargs.get("batch_first", True)
+
+    def forward(self, input, hx=None):
+        shown, self.batch_first = self.batch_first, self._reads_batch_first
+        try:
+            return super().forward(input, hx)
+        finally:
+            self.batch_first = shown

@@ -121,3 +121,23 @@ class PerDirectionMaskLSTM(nn.LSTM):
 
     def forward(self, input, hx=None):
         return forward_dropping_between_layers(nn.LSTM, self, input, hx, mask_per_direction)
+
+
+class NoBiasByDefaultLSTM(nn.LSTM):
+    """Defaults to bias=False when the argument is omitted (nn.LSTM's default is True)."""
+
+    def __init__(self, *args, **kwargs):
+        if len(args) < 4:  # bias is nn.LSTM's fourth positional argument
+            kwargs.setdefault("bias", False)
+        super().__init__(*args, **kwargs)
+
+
+class NoProjectionLSTM(nn.LSTM):
+    """An LSTM without proj_size, which it declares: refuses any proj_size but 0."""
+
+    rnn_conformance_unsupported = ("projection",)
+
+    def __init__(self, *args, proj_size=0, **kwargs):
+        if proj_size != 0:
+            raise NotImplementedError("proj_size > 0 is not supported")
+        super().__init__(*args, **kwargs)

@@ -476,3 +476,37 @@ class NoTrainingDropoutRNN(nn.RNN):
             return super().forward(input, hx)
         finally:
             self.dropout = p
+
+
+class BatchFirstByDefaultRNN(nn.RNN):
+    """Defaults to batch_first=True when the argument is omitted (nn.RNN's default is False)."""
+
+    def __init__(self, *args, **kwargs):
+        if len(args) < 6:  # batch_first is nn.RNN's sixth positional argument
+            kwargs.setdefault("batch_first", True)
+        super().__init__(*args, **kwargs)
+
+
+class DoubleByDefaultRNN(nn.RNN):
+    """Creates its parameters in float64 when no dtype is given, whatever the default dtype."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("dtype", torch.float64)
+        super().__init__(*args, **kwargs)
+
+
+class Float32PackedHnRNN(nn.RNN):
+    """For float64 PackedSequence input, returns h_n in float32 (a kernel's packed path)."""
+
+    def forward(self, input, hx=None):
+        output, h_n = super().forward(input, hx)
+        if isinstance(input, torch.nn.utils.rnn.PackedSequence) and h_n.dtype == torch.float64:
+            return output, h_n.float()
+        return output, h_n
+
+
+class AcceptsZeroLayersRNN(nn.RNN):
+    """Treats num_layers=0 as one layer instead of rejecting it."""
+
+    def __init__(self, *args, num_layers=1, **kwargs):
+        super().__init__(*args, num_layers=max(num_layers, 1), **kwargs)

@@ -5,6 +5,12 @@ False with any order; with and without hx): after ``pad_packed_sequence``, seque
 i's first ``length_i`` outputs equal running it alone on its unpadded steps; the padded
 positions are exactly zero; ``h_n[:, i]`` is its state at its own last step (first
 step, for the reverse direction). Tolerance: each sequence's own reference bound.
+
+Before any value is compared, the results get the checks every call gets
+(:func:`~rnn_conformance.harness.check_result`: type, dtype, shape, device): the output is
+a PackedSequence with the input's ``batch_sizes`` and indices, whose data has one row per
+packed step; unpacked, it and each part of h_n have the dtype, device and shape of
+nn.RNN's table. So a wrong dtype is reported as a wrong dtype, not as a rounding error.
 """
 
 from functools import partial
@@ -20,6 +26,7 @@ from rnn_conformance.harness import (
     batch_axis,
     build_module,
     case_tensors,
+    check_result,
     hidden_axes,
     observe,
     output_axes,
@@ -30,6 +37,7 @@ from rnn_conformance.harness import (
 from rnn_conformance.layouts import map_state
 from rnn_conformance.reference import as_float64
 from rnn_conformance.strategies import batch_sizes, rnn_cases
+from rnn_conformance.target import TargetContractError
 from rnn_conformance.tolerances import assert_identical, assert_within
 
 batched = batch_sizes(allow_unbatched=False, allow_empty=False)
@@ -38,6 +46,54 @@ batched = batch_sizes(allow_unbatched=False, allow_empty=False)
 def _sequence(state, i):
     """Sequence ``i`` of a state part, keeping the batch axis."""
     return state[:, [i]]
+
+
+def _same_indices(got, given):
+    """Whether a PackedSequence's index tensor is the input's (both ``None``, or equal)."""
+    if got is None or given is None:
+        return got is None and given is None
+    return torch.equal(got.cpu(), given.cpu())
+
+
+def _check_packed_result(suite, case, device, packed, output, h_n, lengths):
+    """The checks of every call, for PackedSequence input; returns the padded output.
+
+    The packing itself first (the input's ``batch_sizes`` and indices, one data row per
+    packed step, the data's dtype and device), then :func:`check_result` on the output
+    unpacked to the case's full length and on h_n.
+    """
+    where = f"for a PackedSequence of lengths {lengths} (input shape {tuple(case.input.shape)})"
+    data = output.data
+    rows = (int(sum(lengths)), case.config.num_directions * case.config.output_size)
+    problems = []
+    if tuple(data.shape) != rows:
+        problems.append(f"data of shape {tuple(data.shape)}, expected {rows}")
+    if not torch.equal(output.batch_sizes.cpu(), packed.batch_sizes.cpu()):
+        problems.append(
+            f"batch_sizes {output.batch_sizes.tolist()}, expected the input's "
+            f"{packed.batch_sizes.tolist()}"
+        )
+    for name in ("sorted_indices", "unsorted_indices"):
+        got, given = getattr(output, name), getattr(packed, name)
+        if not _same_indices(got, given):
+            shown = [None if t is None else t.tolist() for t in (got, given)]
+            problems.append(f"{name} {shown[0]}, expected the input's {shown[1]}")
+    if problems:
+        raise TargetContractError(
+            f"{suite.target.spec} returned a PackedSequence with "
+            + "; ".join(problems)
+            + f" {where}"
+        )
+    padded, _ = pad_packed_sequence(
+        output, batch_first=case.config.batch_first, total_length=case.seq_len
+    )
+    try:
+        check_result(suite, case, device, padded, h_n)
+    except TargetContractError as exc:
+        raise TargetContractError(
+            f"{exc}\n  {where}; output is its data unpacked by pad_packed_sequence"
+        ) from None
+    return padded
 
 
 @pytest.mark.rnn_requires("packed_sequences")
@@ -58,7 +114,7 @@ def test_packed_sequences_run_as_if_alone(suite, device, case, enforce_sorted, d
     )
     with torch.no_grad():
         output, h_n = suite.target.forward(module, packed, hx)
-    padded, _ = pad_packed_sequence(output, batch_first=bf, total_length=case.seq_len)
+    padded = _check_packed_result(suite, case, device, packed, output, h_n, lengths)
     padded, h_n = as_float64(padded), map_state(as_float64, h_n)
     steps_axis, sequences_axis = time_axis(case), batch_axis(case.config)
     precision = precision_for(suite, case, device)

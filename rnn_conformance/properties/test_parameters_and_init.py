@@ -6,6 +6,13 @@ Kolmogorov-Smirnov distance to U(-1, 1) below the Dvoretzky-Kiefer-Wolfowitz bou
 sqrt(ln(2/alpha) / (2n)) with alpha = 1e-8 per example, so with at most 100 examples
 per run the false-alarm probability is at most 1e-6. Too narrow, too wide and
 non-uniform draws fail (a large fixed configuration gives the test its power).
+
+Invalid constructor arguments raise the family's torch module's exception type, each
+counted only once the same target built the valid counterpart; ``NotImplementedError`` is
+never accepted. An argument that belongs to a capability (nn.LSTM's ``proj_size`` to
+``projection``) is skipped, naming it, when the target declares that capability
+unsupported. A failure states the claim, the arguments, what nn.X raises (asked at run
+time) and what the target did.
 """
 
 import math
@@ -20,6 +27,7 @@ from rnn_conformance.config import RNNConfig
 from rnn_conformance.families import family_named, selected_family
 from rnn_conformance.harness import TORCH_DTYPES, observe_config
 from rnn_conformance.strategies import rnn_configs
+from rnn_conformance.target import TargetContractError, resolve
 
 FALSE_ALARM_PER_EXAMPLE = 1e-8
 FAMILY = family_named(selected_family())
@@ -110,16 +118,78 @@ BAD_CONSTRUCTOR_ARGUMENTS = [
 ]
 
 
+def _needs(change):
+    """The capabilities a bad argument tests besides the error contract.
+
+    nn.LSTM's ``proj_size`` rules are part of its projection: a target declaring
+    ``projection`` unsupported may refuse every ``proj_size`` its own way. nn.RNN's and
+    nn.GRU's ``proj_size`` rejection is their own argument check, and always applies.
+    """
+    return ("projection",) if "proj_size" in change and "proj_size" in FAMILY.options else ()
+
+
+def _argument_id(change):
+    return f"{next(iter(change))}={next(iter(change.values()))}"
+
+
+BAD_CONSTRUCTOR_PARAMS = [
+    pytest.param(change, error, id=_argument_id(change), marks=pytest.mark.rnn_requires(*needs))
+    if (needs := _needs(change))
+    else pytest.param(change, error, id=_argument_id(change))
+    for change, error in BAD_CONSTRUCTOR_ARGUMENTS
+]
+
+
+def _call(spec, kwargs, device):
+    shown = ", ".join(f"{name}={value!r}" for name, value in kwargs.items())
+    return f"{spec}({shown}, device={device!r}, dtype=torch.float32)"
+
+
+def _what_torch_raises(kwargs):
+    """What the family's torch module does with ``kwargs`` (on the CPU), for the message."""
+    try:
+        resolve(FAMILY.module_target)(**kwargs)
+    except Exception as exc:
+        return f"raises {type(exc).__name__}: {exc}"
+    return "returns a module (the suite expects otherwise: its table is out of date)"
+
+
 @pytest.mark.rnn_requires("error_contract")
-@pytest.mark.parametrize(
-    ("change", "error"),
-    BAD_CONSTRUCTOR_ARGUMENTS,
-    ids=[f"{next(iter(c))}={next(iter(c.values()))}" for c, _ in BAD_CONSTRUCTOR_ARGUMENTS],
-)
+@pytest.mark.parametrize(("change", "error"), BAD_CONSTRUCTOR_PARAMS)
 def test_bad_constructor_arguments_raise_like_nn_rnn(suite, device, change, error):
     valid = {"input_size": 3, "hidden_size": 4, "num_layers": 2}
+    bad = {**valid, **change}
+    claim = (
+        f"claim: {FAMILY.title} rejects {_argument_id(change)} with {error.__name__}, and so "
+        "must the target"
+    )
     # A rejection proves something only if the same target builds the valid counterpart:
     # a target that raises for every argument must fail here, not pass.
-    suite.target.build_with(valid, device=device, dtype=torch.float32)
-    with pytest.raises(error):
-        suite.target.factory(**{**valid, **change}, device=device, dtype=torch.float32)
+    try:
+        suite.target.build_with(valid, device=device, dtype=torch.float32)
+    except TargetContractError as exc:
+        raise TargetContractError(
+            f"{claim}\n  a rejection counts only once the valid counterpart builds, but {exc}"
+        ) from None
+    try:
+        module = suite.target.build_with(bad, device=device, dtype=torch.float32)
+    except TargetContractError as exc:
+        # build_with wraps what the constructor raised; without a cause it is the contract.
+        raised = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
+    else:
+        raised = None
+    if isinstance(raised, error) and not isinstance(raised, NotImplementedError):
+        return
+    if raised is None:
+        did = f"returned a module ({type(module).__name__}) instead of raising {error.__name__}"
+    else:
+        did = f"raised {type(raised).__name__}: {raised} (expected {error.__name__})"
+        if isinstance(raised, NotImplementedError):
+            did += (
+                "; NotImplementedError says a feature is missing: declare the capability "
+                "(rnn_conformance.capabilities) if the target lacks one"
+            )
+    raise AssertionError(
+        f"{claim}\n  arguments: {_call(suite.target.spec, bad, device)}\n"
+        f"  {FAMILY.title} {_what_torch_raises(bad)}\n  the target {did}"
+    )
