@@ -34,6 +34,7 @@ from rnn_conformance.every_family import ALL, run_every_family
 
 PROFILES = ("dev", "default", "ci", "thorough")
 USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR, also for the runner's own checks
+PREFLIGHT_FAILED = 6  # rnn_conformance.preflight.PREFLIGHT_FAILED (not imported: no torch yet)
 INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED
 
 
@@ -227,6 +228,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     exit_code = int(pytest.main([*run, *extra], plugins=[collector]))
     wall_time = time.monotonic() - started
     facts = collector.facts
+    if exit_code == PREFLIGHT_FAILED:
+        print(
+            f"rnn-conformance: stopped by the preflight (exit code {PREFLIGHT_FAILED}): no "
+            "property ran and no report was written",
+            file=sys.stderr,
+        )
+        return exit_code
     if exit_code == USAGE_ERROR or facts is None:
         return exit_code  # pytest printed the problem; there is nothing to report
     from rnn_conformance.session import versions

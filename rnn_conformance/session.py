@@ -71,6 +71,7 @@ class RunFacts:
         facts = {
             "family": f"{self.family.name} ({self.family.title})",
             "target": f"{suite.target.spec} (cell {cell})",
+            "construction": _construction(suite.target, suite.cell_target),
             "devices": ", ".join(self.devices),
             "TF32": suite.tf32.describe(),
             "unsupported capabilities": _gaps(suite.unsupported, suite.cell_unsupported),
@@ -85,6 +86,20 @@ class RunFacts:
             facts["Hypothesis profile"] = profile + (f", seed {seed}" if seed is not None else "")
         facts["versions"] = ", ".join(f"{k} {v}" for k, v in versions().items())
         return facts
+
+
+def _construction(target: Target, cell: Target | None) -> str:
+    """How the targets are built: with ``device=``/``dtype=``, or built and then moved."""
+
+    def how(one: Target) -> str:
+        if one.takes_device_and_dtype:
+            return "with device= and dtype="
+        return "built on the default device and dtype, then moved with .to(device, dtype)"
+
+    text = how(target)
+    if cell is not None and how(cell) != text:
+        return f"{text}; cell: {how(cell)}"
+    return text
 
 
 def _gaps(rnn: frozenset[str], cell: frozenset[str]) -> str:

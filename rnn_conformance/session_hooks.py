@@ -39,6 +39,8 @@ from rnn_conformance.failures import failure_details, record_examples
 from rnn_conformance.families import select_family
 from rnn_conformance.harness import Suite
 from rnn_conformance.options import OPTIONS, collect
+from rnn_conformance.preflight import PREFLIGHT_FAILED
+from rnn_conformance.preflight import problem as preflight_problem
 from rnn_conformance.session import RunFacts, UsageProblem, resolve
 from rnn_conformance.xfails import XfailEntry
 
@@ -124,6 +126,12 @@ def pytest_configure(config: pytest.Config) -> None:
     select_family(facts.family.name)
     declare_unsupported(rnn=facts.suite.unsupported, cell=facts.suite.cell_unsupported)
     config.stash[_FACTS] = facts
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        # Once per run, before any worker starts: a target no property could build stops
+        # the run here with one error, not with one identical failure per property.
+        broken = preflight_problem(facts.suite.target, facts.suite.cell_target, facts.devices)
+        if broken is not None:
+            pytest.exit(broken, returncode=PREFLIGHT_FAILED)
 
 
 def facts_of(config: pytest.Config) -> RunFacts:
