@@ -38,6 +38,7 @@ from typing import Any
 __all__ = ["failure_details", "leaf_exception", "record_examples"]
 
 _EXAMPLE = "_rnn_conformance_example"
+_CALLS = "_rnn_conformance_calls"
 _HIDDEN_ARGUMENTS = ("suite",)
 
 
@@ -74,13 +75,19 @@ class _RecordingData:
 
 
 def _call_recording(inner: Callable[..., Any], name: str, args: tuple, kwargs: dict) -> Any:
+    # A fresh record of the target's calls for each example (rnn_conformance.repro).
+    from rnn_conformance.repro import CallRecorder
+    from rnn_conformance.target_calls import observing
+
     drawn: dict[str, Any] = {}
     passed = {
         key: _RecordingData(value, drawn) if type(value).__name__ == "DataObject" else value
         for key, value in kwargs.items()
     }
+    recorder = CallRecorder()
     try:
-        return inner(*args, **passed)
+        with observing(recorder):
+            return inner(*args, **passed)
     except BaseException as exc:
         shown = {
             key: _DRAWS_BELOW if isinstance(passed[key], _RecordingData) else value
@@ -88,7 +95,20 @@ def _call_recording(inner: Callable[..., Any], name: str, args: tuple, kwargs: d
             if key not in _HIDDEN_ARGUMENTS
         }
         _attach(exc, _format_call(name, shown, drawn))
+        with contextlib.suppress(AttributeError, TypeError):
+            setattr(exc, _CALLS, _Record(name, recorder, dict(kwargs)))
         raise
+
+
+class _Record:
+    """The calls of the target in a failing example, for its standalone script."""
+
+    def __init__(self, name: str, recorder: Any, arguments: dict[str, Any]) -> None:
+        self.property = name
+        self.calls = recorder.calls
+        self.dropped = recorder.dropped
+        self.arguments = arguments
+        self.message = ""
 
 
 class _DrawsBelow:
@@ -160,13 +180,33 @@ def _user_frame(exc: BaseException) -> str | None:
 
 
 def failure_details(exc: BaseException) -> dict[str, str]:
-    """The message, minimal example and target frame of a failure (empty strings if none)."""
+    """The message, minimal example and target frame of a failure (empty strings if none).
+
+    Also ``repro``, the source of a standalone reproduction script
+    (:mod:`rnn_conformance.repro`), or ``repro_note``, why there is none.
+    """
     leaf = leaf_exception(exc)
     message = str(leaf).strip()
     if not isinstance(leaf, AssertionError):
         message = f"{type(leaf).__name__}: {message}" if message else type(leaf).__name__
+    message = message or type(leaf).__name__
     return {
-        "message": message or type(leaf).__name__,
+        "message": message,
         "example": getattr(leaf, _EXAMPLE, "") or getattr(exc, _EXAMPLE, ""),
         "raised_at": _user_frame(leaf) or "",
+        **_reproduction(getattr(leaf, _CALLS, None) or getattr(exc, _CALLS, None), message),
     }
+
+
+def _reproduction(record: Any, message: str) -> dict[str, str]:
+    """``repro`` (a script) or ``repro_note`` for a failure's record of calls."""
+    if record is None:
+        return {"repro": "", "repro_note": "no standalone script: no record of the target's calls"}
+    from rnn_conformance.repro import reproduction
+
+    record.message = message
+    try:
+        made = reproduction(record)
+    except Exception as exc:  # never let the script cost the failure its report
+        return {"repro": "", "repro_note": f"no standalone script: {type(exc).__name__}: {exc}"}
+    return {"repro": made.source, "repro_note": made.note}

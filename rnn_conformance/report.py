@@ -44,6 +44,7 @@ __all__ = [
     "markdown_report",
     "short_reason",
     "summary_counts",
+    "write_repro_scripts",
     "write_reports",
 ]
 
@@ -65,6 +66,14 @@ class Failure:
     reproduce: str
     raised_at: str = ""
     blob: str | None = None
+    repro: str = ""
+    """The standalone reproduction script, relative to the report's directory, if any."""
+    repro_command: str = ""
+    """How to run it: ``python repro/<name>.py [module:attr]``."""
+    repro_note: str = ""
+    """Why no script was written, if none was."""
+    repro_source: str = field(default="", repr=False)
+    """The script itself (written to ``repro/`` by :func:`write_reports`, not to the JSON)."""
 
 
 @dataclass
@@ -173,6 +182,10 @@ class ReportCollector:
                 reproduce=self.rerun_command([*self.rerun_prefix, *isolate, node]),
                 raised_at=details.get("raised_at", ""),
                 blob=_blob(report),
+                repro_source=details.get("repro", ""),
+                repro_note=details.get("repro_note", "")
+                or ("no standalone script: the target's process crashed, leaving no record"
+                    if details.get("crash") else ""),
             )
         previous = self.results.get(report.nodeid)
         if previous is None or previous.outcome == "passed" or result.outcome == "failed":
@@ -361,19 +374,81 @@ def markdown_report(info: RunInfo, results: list[PropertyResult]) -> str:
         if r.failure.minimal_example:
             lines += ["", "Minimal example:", "", "```text", r.failure.minimal_example, "```"]
         lines += ["", f"Reproduce: `{r.failure.reproduce}`"]
+        if r.failure.repro:
+            lines += [
+                "",
+                f"Standalone reproduction: {r.failure.repro} (`{r.failure.repro_command}`): "
+                "imports only torch and the target's module; exits 1 while the bug is there.",
+            ]
+        elif r.failure.repro_note:
+            lines += ["", f"Standalone reproduction: none ({r.failure.repro_note})."]
         if r.failure.blob:
             lines += ["", f"Or pin the example with `{r.failure.blob}`."]
     return "\n".join(lines) + "\n"
 
 
+REPRO_DIR = "repro"
+"""The subdirectory of the report's directory holding the standalone reproduction scripts."""
+_REPRO_MARK = "# Standalone reproduction of an rnn-conformance failure"
+
+
+def write_repro_scripts(directory: str | Path, results: list[PropertyResult]) -> list[Path]:
+    r"""Write each failure's standalone script to ``directory/repro/``; return the paths.
+
+    One file per failing property, named after it (:func:`rnn_conformance.repro.script_name`),
+    with its parameters and device in the name when it fails in several places. Sets each
+    failure's ``repro`` and ``repro_command``. Scripts of an earlier run are removed.
+
+    >>> import tempfile
+    >>> f = Failure("m", "", "", repro_source="# Standalone reproduction of ...\n")
+    >>> r = PropertyResult("test_x", "", "cpu", "failed", failure=f)
+    >>> [p.name for p in write_repro_scripts(tempfile.mkdtemp(), [r])], f.repro
+    (['test_x.py'], 'repro/test_x.py')
+    """
+    from rnn_conformance.repro import script_name
+
+    folder = Path(directory) / REPRO_DIR
+    if folder.is_dir():
+        for old in folder.glob("*.py"):
+            if old.read_text(errors="replace").startswith(_REPRO_MARK):
+                old.unlink()
+    failed = [r for r in results if r.failure is not None]
+    counts: dict[str, int] = {}
+    for r in failed:
+        counts[r.property] = counts.get(r.property, 0) + 1
+    written = []
+    for r in sorted(failed, key=lambda r: r.nodeid):
+        assert r.failure is not None
+        if not r.failure.repro_source:
+            continue
+        params = _NODE.match(r.nodeid)
+        several = counts[r.property] > 1 and params is not None and params["params"]
+        name = script_name(r.property, params["params"] if several else "")
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        path.write_text(r.failure.repro_source)
+        r.failure.repro = f"{REPRO_DIR}/{name}"
+        r.failure.repro_command = f"python {REPRO_DIR}/{name} [module:attr]"
+        written.append(path)
+    return written
+
+
+def _result_payload(result: PropertyResult) -> dict[str, Any]:
+    payload = asdict(result)
+    if payload.get("failure"):
+        payload["failure"].pop("repro_source", None)
+    return payload
+
+
 def write_reports(directory: str | Path, info: RunInfo, results: list[PropertyResult]) -> Path:
-    """Write ``report.json`` and ``report.md`` into ``directory``; return the directory."""
+    """Write ``report.json``, ``report.md`` and ``repro/*.py`` into ``directory``; return it."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
+    write_repro_scripts(out, results)
     payload = {
         **asdict(info),
         "summary": summary_counts(results),
-        "results": [asdict(r) for r in results],
+        "results": [_result_payload(r) for r in results],
     }
     (out / "report.json").write_text(json.dumps(payload, indent=2) + "\n")
     (out / "report.md").write_text(markdown_report(info, results))
