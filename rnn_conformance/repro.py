@@ -368,6 +368,17 @@ def _hang(prefix: str, text: str) -> str:
     return prefix + text.replace("\n", "\n" + " " * len(prefix))
 
 
+def _fill(items: list[str], width: int) -> str:
+    """``items`` joined by commas, as many to a line as fit in ``width``."""
+    lines = [""]
+    for item in items:
+        if lines[-1] and len(lines[-1]) + len(item) + 2 > width:
+            lines[-1] += ","
+            lines.append("")
+        lines[-1] += (", " if lines[-1] else "") + item
+    return "\n".join(lines)
+
+
 def _py(value: Any) -> str:
     """Python source of a plain value, strings in double quotes."""
     if isinstance(value, str):
@@ -426,10 +437,10 @@ def _packed_literal(value: RecordedPacked, dtype: torch.dtype, device: str, name
         names.add("pack_padded_sequence")
         sequence = _tensor_literal(RecordedTensor(padded, value.device, True), dtype, device, names)
         return (
-            f"pack_padded_sequence(  # padded: (steps, batch, features)\n"
-            f"        {textwrap.indent(sequence, '    ').lstrip()},\n"
-            f"        lengths={lengths.tolist()},\n"
-            f"        enforce_sorted={enforce_sorted},\n    )"
+            "pack_padded_sequence(\n"
+            f"    {textwrap.indent(sequence, '    ').lstrip()},  # padded: (steps, batch, ...)\n"
+            f"    lengths={lengths.tolist()},\n"
+            f"    enforce_sorted={enforce_sorted},\n)"
         )
     names.add("PackedSequence")
     fields = [
@@ -598,8 +609,12 @@ def _render(context: _Context, call: RecordedCall, role: str, bound: float | Non
     for i, arg in enumerate(call.args):
         label = labels[i] if labels else f"arg{i}"
         text = _literal(arg, dtype, device, names)
-        shapes = "" if arg is None else f"  # {_describe_shapes(arg)}"
-        argument_lines.append(f"    {label} = {textwrap.indent(text, '    ').lstrip()}{shapes}")
+        shapes = "" if arg is None else _describe_shapes(arg)
+        body = textwrap.indent(text, "    ").lstrip()
+        if "\n" in text:  # the comment above a literal of several lines
+            argument_lines.append(f"    # {label}: {shapes}\n    {label} = {body}")
+        else:
+            argument_lines.append(f"    {label} = {body}" + (f"  # {shapes}" if shapes else ""))
     for key, arg in call.kwargs.items():
         text = _literal(arg, dtype, device, names)
         argument_lines.append(f"    {key} = {textwrap.indent(text, '    ').lstrip()}")
@@ -664,9 +679,7 @@ def _render(context: _Context, call: RecordedCall, role: str, bound: float | Non
         )
     constructor = _hang(
         "CONSTRUCTOR = dict(",
-        "\n".join(
-            textwrap.wrap(", ".join(f"{k}={_py(v)}" for k, v in call.built_with.items()), 70)
-        ),
+        _fill([f"{k}={_py(v)}" for k, v in call.built_with.items()], 70),
     )
     return (
         f"{_REPRO_MARK}: {context.property} on {device}.\n#\n"
@@ -693,7 +706,7 @@ def _render(context: _Context, call: RecordedCall, role: str, bound: float | Non
         f"ORACLE = torch.nn.{oracle_spec.partition(':')[2]}  # the behaviour to match\n"
         f"ORACLE_NAME = {_py(oracle_name)}\n"
         "# The names of the result's parts, in messages.\n"
-        + _hang("PARTS = {", ",\n".join(parts))
+        + _hang("PARTS = {", _fill(parts, 78))
         + "}\n\n"
         f"DEVICE = {_py(device)}\n"
         f"DTYPE = {_torch_name(dtype)}\n"

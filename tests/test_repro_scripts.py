@@ -1,0 +1,214 @@
+"""Standalone reproduction scripts: the runner writes one per failing property, and it works.
+
+For four broken implementations (a numeric discrepancy, a shape one, an error-contract one
+and a PackedSequence one), the runner is run on the property that catches each (the four
+runs at once, to keep the time down), then the script it wrote is run with ``python -I``,
+from a directory outside the repository and without ``PYTHONPATH``: it must fail, naming
+the discrepancy, against the broken class, pass against torch's own class, and import
+nothing from the suite.
+"""
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from rnn_conformance.families import FAMILIES
+from rnn_conformance.repro import CallRecorder, reproduction
+from rnn_conformance.target_calls import observing, watch_module
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+
+
+@dataclass(frozen=True)
+class Case:
+    """A broken implementation, the property (``-k``) that fails, what its script prints."""
+
+    kind: str
+    family: str
+    target: str
+    keyword: str
+    script: str
+    printed: str
+
+
+CASES = [
+    Case(
+        "numeric",
+        "lstm",
+        "broken_lstms:InputForgetSwappedLSTM",
+        "test_output_and_h_n_match_reference",
+        "test_output_and_h_n_match_reference.py",
+        "c_n differs from nn.LSTM's",
+    ),
+    Case(
+        "shape",
+        "rnn",
+        "broken_rnns:HiddenStateBatchFirstRNN",
+        "test_output_and_h_n_shapes",
+        "test_output_and_h_n_shapes.py",
+        "h_n has shape",
+    ),
+    Case(
+        "error contract",
+        "rnn",
+        "broken_rnns:LenientHxRNN",
+        "test_invalid_calls_raise_like_nn_rnn and 2-D",
+        "test_invalid_calls_raise_like_nn_rnn.py",
+        "nn.RNN raises RuntimeError",
+    ),
+    Case(
+        "packed",
+        "rnn",
+        "broken_rnns:Float32PackedHnRNN",
+        "test_packed_sequences_run_as_if_alone",
+        "test_packed_sequences_run_as_if_alone.py",
+        "h_n has dtype torch.float32 (not torch.float64)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Each case's report directory and runner result, the four runs started together."""
+    env = {**os.environ, "PYTHONPATH": str(TESTS)}
+    started = {}
+    for case in CASES:
+        out = tmp_path_factory.mktemp(case.kind.replace(" ", "_"))
+        command = [
+            sys.executable,
+            "-m",
+            "rnn_conformance",
+            "--family",
+            case.family,
+            "--impl",
+            case.target,
+            "--profile",
+            "dev",
+            "--report-dir",
+            str(out),
+            "--",
+            "-k",
+            case.keyword,
+        ]
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        started[case.kind] = (out, process)
+    finished = {}
+    for kind, (out, process) in started.items():
+        printed, _ = process.communicate(timeout=600)
+        finished[kind] = (out, process.returncode, printed)
+    return finished
+
+
+def _python_isolated(script, *args, cwd):
+    # -I: no PYTHONPATH, no user site, and the current directory is not on sys.path.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    return subprocess.run(
+        [sys.executable, "-I", str(script), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+
+
+def _imported_modules(source):
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names.add((node.module or "").split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.kind for case in CASES])
+def test_the_script_reproduces_against_the_broken_class_and_passes_against_torch(
+    case, runs, tmp_path
+):
+    out, code, printed = runs[case.kind]
+    assert code == 1, printed[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    (failure,) = [r["failure"] for r in report["results"] if r["failure"]]
+    assert failure["repro"] == f"repro/{case.script}", failure.get("repro_note")
+    assert failure["repro_command"] == f"python repro/{case.script} [module:attr]"
+    assert "repro_source" not in failure  # the script is a file, not a JSON string
+    markdown = (out / "report.md").read_text()
+    assert f"Standalone reproduction: repro/{case.script} (`python repro/{case.script}" in markdown
+
+    script = out / "repro" / case.script
+    source = script.read_text()
+    assert _imported_modules(source) <= {"importlib", "inspect", "sys", "torch", "numpy"}
+    assert "import rnn_conformance" not in source
+    assert "from rnn_conformance" not in source
+    assert f'DEFAULT_TARGET = "{case.target}"' in source
+    assert f'TARGET_PATH = "{TESTS}"' in source  # where python -I finds broken_*.py
+
+    broken = _python_isolated(script, cwd=tmp_path)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert case.printed in broken.stdout, broken.stdout
+    torch_class = FAMILIES[case.family].module_target
+    fixed = _python_isolated(script, torch_class, cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert f"{torch_class} agrees with" in fixed.stdout
+
+
+def _recorded_context(module, *args, prop="test_demo"):
+    watch_module("demo:RNN", module, {"input_size": 1, "hidden_size": 2, "num_layers": 1})
+    with observing(CallRecorder()) as recorder:
+        module(*args)
+
+    return SimpleNamespace(
+        property=prop,
+        calls=recorder.calls,
+        dropped=recorder.dropped,
+        arguments={"device": "cpu"},
+        message="the property's message",
+    )
+
+
+class SameForwardRNN(torch.nn.RNN):
+    """Computes exactly what nn.RNN does: no single call shows a discrepancy."""
+
+
+class ShiftedRNN(torch.nn.RNN):
+    """Adds 0.5 to the output: any call shows it."""
+
+    def forward(self, input, hx=None):
+        output, h_n = super().forward(input, hx)
+        return output + 0.5, h_n
+
+
+def test_no_script_where_no_call_differs_from_torch_and_the_note_says_why():
+    # A failure whose claim is not one call's results (gradients, say): no script.
+    context = _recorded_context(SameForwardRNN(1, 2), torch.zeros(3, 1, 1))
+    for call in context.calls:
+        call.spec = f"{__name__}:SameForwardRNN"
+    made = reproduction(context)
+    assert made.source == ""
+    assert "none of the 1 recorded calls" in made.note
+    assert made.tried == 1
+
+
+def test_a_call_that_differs_gets_a_script_and_no_calls_get_a_note():
+    context = _recorded_context(ShiftedRNN(1, 2), torch.zeros(3, 1, 1))
+    for call in context.calls:
+        call.spec = f"{__name__}:ShiftedRNN"
+    made = reproduction(context)
+    assert made.note == ""
+    assert made.source.startswith("# Standalone reproduction of an rnn-conformance failure")
+    assert "\n#   the property's message\n" in made.source
+    assert f'DEFAULT_TARGET = "{__name__}:ShiftedRNN"' in made.source
+    context.calls = []
+    assert "made no call of the target" in reproduction(context).note
