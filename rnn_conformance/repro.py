@@ -562,7 +562,7 @@ def load(spec):
 _MAIN = """
 
 def main(spec=DEFAULT_TARGET):
-    got, want = run(load(spec)), run(ORACLE)
+    got, want = run(load(spec)), oracle()
     problems = []
     if isinstance(want, Exception):
         # The target must raise the same type as torch (NotImplementedError is no rejection).
@@ -590,13 +590,23 @@ if __name__ == "__main__":
 """
 
 
-def _render(context: _Context, call: RecordedCall, role: str, bound: float | None) -> str:
+def _render(
+    context: _Context,
+    call: RecordedCall,
+    role: str,
+    bound: float | None,
+    expected: tuple[Any, Any] | None = None,
+) -> str:
+    """The script's source. ``expected``: the reference's results, when the target is torch's."""
     from rnn_conformance.target import Target, resolve
-    from rnn_conformance.tolerances import SAFETY
+    from rnn_conformance.tolerances import SAFETY, unit_roundoff
 
     family = _family(context)
     oracle_spec = family.cell_target if role == "cell" else family.module_target
     oracle_name = "nn." + oracle_spec.partition(":")[2]
+    torch_name = oracle_name
+    if expected is not None:
+        oracle_name = "the float64 reference"
     dtype = _call_dtype(call)
     device = str(context.arguments.get("device") or "cpu")
     names: set[str] = set()
@@ -628,6 +638,24 @@ def _render(context: _Context, call: RecordedCall, role: str, bound: float | Non
             f"# No values are compared: {oracle_name} rejects this call, so only the exception\n"
             "# type is (the target must raise the same type, and not NotImplementedError).\n"
             "ATOL = 0.0"
+        )
+    elif expected is not None:
+        each = SAFETY * bound
+        largest = max(
+            (float(np.max(np.abs(leaf))) for leaf in _arrays(expected) if np.size(leaf)),
+            default=0.0,
+        )
+        rounding = unit_roundoff(str(dtype).removeprefix("torch.")) * largest
+        tolerance = (
+            _comment_text(
+                "Tolerance, from rnn-conformance's policy for this call "
+                "(rnn_conformance.tolerances): the target may differ from the exact result "
+                f"by SAFETY * bound = {SAFETY:g} * {bound:.3g} = {each:.3g} (bound: the "
+                "largest element bound of this call's results), plus the rounding of the "
+                f"expected values to {str(dtype).removeprefix('torch.')}, u * max|expected|"
+                f" = {rounding:.3g}."
+            )
+            + f"\nATOL = {each + rounding!r}"
         )
     else:
         each = SAFETY * bound
@@ -681,20 +709,47 @@ def _render(context: _Context, call: RecordedCall, role: str, bound: float | Non
         "CONSTRUCTOR = dict(",
         _fill([f"{k}={_py(v)}" for k, v in call.built_with.items()], 70),
     )
-    return (
-        f"{_REPRO_MARK}: {context.property} on {device}.\n#\n"
-        + _comment_text(
+    if expected is None:
+        claim = (
             f"{call.spec} should give what torch's {oracle_name} gives for the call below "
             "(the same constructor arguments, weights and input, from Hypothesis' minimal "
             "failing example), and does not. The property's message:"
         )
+        oracle = f"ORACLE = torch.nn.{oracle_spec.partition(':')[2]}  # the behaviour to match\n"
+        oracle_function = (
+            "\n\n\ndef oracle():\n"
+            f'    """What {oracle_name} gives for the same call."""\n'
+            "    return run(ORACLE)"
+        )
+        passes = f"(`python THIS_FILE.py {oracle_spec}` passes)"
+    else:
+        claim = (
+            f"{call.spec}, torch's own {torch_name}, should give for the call below (from "
+            "Hypothesis' minimal failing example) the results of rnn-conformance's float64 "
+            "NumPy reference, embedded in oracle() below, and does not. The property's "
+            "message:"
+        )
+        oracle = ""
+        values = [
+            _hang(f"    {name} = ", _values(torch.from_numpy(np.asarray(leaf)), 80 - len(name)))
+            for name, leaf in zip(_leaf_names(expected, family), _arrays(expected), strict=True)
+        ]
+        oracle_function = (
+            "\n\n\ndef oracle():\n"
+            '    """The reference\'s float64 results for the call, rounded to DTYPE."""\n'
+            + "\n".join(values)
+            + f"\n    return {_leaf_structure(expected, family)}"
+        )
+        passes = "(a fixed torch passes)"
+    return (
+        f"{_REPRO_MARK}: {context.property} on {device}.\n#\n"
+        + _comment_text(claim)
         + f"\n#\n{message}\n#\n"
         + "# Usage: python THIS_FILE.py [module:attr]\n"
         + _comment_text(
             f"The implementation defaults to {call.spec}. Exits 1 and prints the "
             f"discrepancy while it is there, 0 once the target agrees with {oracle_name} "
-            f"(`python THIS_FILE.py {oracle_spec}` passes). Imports only torch and the "
-            "target's own module."
+            f"{passes}. Imports only torch and the target's own module."
         )
         + "\n\n"
         + "\n".join(imports)
@@ -703,7 +758,7 @@ def _render(context: _Context, call: RecordedCall, role: str, bound: float | Non
         "# >>> The directory of the target's module, put on sys.path (python -I ignores\n"
         "# >>> PYTHONPATH). Edit it if the module moved; None if it is installed.\n"
         f"TARGET_PATH = {_py(target_path)}\n"
-        f"ORACLE = torch.nn.{oracle_spec.partition(':')[2]}  # the behaviour to match\n"
+        f"{oracle}"
         f"ORACLE_NAME = {_py(oracle_name)}\n"
         "# The names of the result's parts, in messages.\n"
         + _hang("PARTS = {", _fill(parts, 78))
@@ -727,8 +782,43 @@ def _render(context: _Context, call: RecordedCall, role: str, bound: float | Non
         "        with torch.no_grad():\n"
         "            return module(*args, **kwargs)\n"
         "    except Exception as exc:\n"
-        "        return exc\n" + _COMPARE + _MAIN
+        "        return exc" + oracle_function + "\n" + _COMPARE + _MAIN
     )
+
+
+def _arrays(value: Any) -> list[Any]:
+    if isinstance(value, tuple | list):
+        return [leaf for part in value for leaf in _arrays(part)]
+    return [value]
+
+
+def _leaf_names(expected: tuple[Any, Any], family: Any) -> list[str]:
+    if isinstance(expected[1], tuple | list):
+        return ["output", *(f"{part}_n" for part in family.state_names)]
+    return ["output", "h_n"]
+
+
+def _leaf_structure(expected: tuple[Any, Any], family: Any) -> str:
+    names = [f"t({name})" for name in _leaf_names(expected, family)]
+    if isinstance(expected[1], tuple | list):
+        return f"{names[0]}, ({', '.join(names[1:])})"
+    return ", ".join(names)
+
+
+def _reference_results(context: _Context, call: RecordedCall) -> tuple[Any, Any] | None:
+    """The reference's ``(output, h_n)`` for a module call with a tensor input, if it runs."""
+    from rnn_conformance.reference import forward_trace
+
+    args = [*call.args, None][:2]
+    if not isinstance(args[0], RecordedTensor) or call.kwargs or len(call.args) > 2:
+        return None
+    config = _config(_family(context), call.built_with, "module")
+    params = {name: _numpy(RecordedTensor(v, "cpu", True)) for name, v in call.state.items()}
+    try:
+        output, h_n, _ = forward_trace(config, _numpy(args[0]), params, _numpy(args[1]))
+    except Exception:
+        return None
+    return output, h_n
 
 
 def _exit_code(source: str, spec: str) -> tuple[int, str]:
@@ -779,10 +869,21 @@ def reproduction(context: Any) -> Reproduction:
         except Exception:
             return Reproduction(note=f"no standalone script: {call.spec} cannot be imported")
         if target_factory is oracle:
-            return Reproduction(
-                note=f"no standalone script: the target is torch's own {oracle_spec}, the "
-                "oracle the scripts compare with (see the message for the reference's values)"
-            )
+            # torch's own class cannot be its own oracle: the reference's values instead.
+            expected = _reference_results(context, call) if role == "module" else None
+            if expected is None or _unusable(context, call, oracle) is not None:
+                reasons.append("the target is torch's class and the reference cannot run it")
+                continue
+            tried += 1
+            try:
+                bound = _largest_bound(context, call, role)
+                source = _render(context, call, role, bound, expected)
+            except Exception as exc:
+                reasons.append(f"it could not be written ({type(exc).__name__}: {exc})")
+                continue
+            if _exit_code(source, call.spec)[0] == 1:
+                return Reproduction(source=source, tried=tried)
+            continue
         reason = _unusable(context, call, oracle)
         if reason is not None:
             reasons.append(reason)

@@ -21,7 +21,7 @@ import pytest
 import torch
 
 from rnn_conformance.families import FAMILIES
-from rnn_conformance.repro import CallRecorder, reproduction
+from rnn_conformance.repro import CallRecorder, _exit_code, reproduction
 from rnn_conformance.target_calls import observing, watch_module
 
 TESTS = Path(__file__).resolve().parent
@@ -212,3 +212,44 @@ def test_a_call_that_differs_gets_a_script_and_no_calls_get_a_note():
     assert f'DEFAULT_TARGET = "{__name__}:ShiftedRNN"' in made.source
     context.calls = []
     assert "made no call of the target" in reproduction(context).note
+
+
+def test_torch_s_own_class_is_checked_against_the_reference_s_values(monkeypatch):
+    # The target is nn.LSTM itself, so nn.LSTM cannot be the oracle: the script embeds the
+    # float64 reference's results. A torch bug (c_n off by 1e-3) fails it; without it passes.
+    module = torch.nn.LSTM(2, 3)
+    watch_module("torch.nn:LSTM", module, {"input_size": 2, "hidden_size": 3, "num_layers": 1})
+    with observing(CallRecorder()) as recorder:
+        module(torch.ones(2, 1, 2))
+    suite = SimpleNamespace(
+        family=FAMILIES["lstm"],
+        target=SimpleNamespace(spec="torch.nn:LSTM"),
+        cell_target=None,
+        tf32=SimpleNamespace(widens=lambda device: False),
+        activation_error=0.0,
+    )
+    context = SimpleNamespace(
+        property="test_demo",
+        calls=recorder.calls,
+        dropped=0,
+        arguments={"device": "cpu", "suite": suite},
+        message="",
+    )
+    forward = torch.nn.LSTM.forward
+
+    def off_by_a_little(self, input, hx=None):
+        output, (h_n, c_n) = forward(self, input, hx)
+        return output, (h_n, c_n + 1e-3)
+
+    monkeypatch.setattr(torch.nn.LSTM, "forward", off_by_a_little)
+    made = reproduction(context)
+    assert made.source, made.note
+    assert 'ORACLE_NAME = "the float64 reference"' in made.source
+    assert "ORACLE = " not in made.source  # torch's class is not its own oracle
+    assert _exit_code(made.source, "torch.nn:LSTM")[0] == 1
+    assert "c_n differs from the float64 reference's" in _exit_code(made.source, "torch.nn:LSTM")[1]
+    monkeypatch.setattr(torch.nn.LSTM, "forward", forward)
+    assert _exit_code(made.source, "torch.nn:LSTM") == (
+        0,
+        "torch.nn:LSTM agrees with the float64 reference on this call\n",
+    )
