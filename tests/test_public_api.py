@@ -19,6 +19,7 @@ PUBLIC = [
     "parameters",
     "dtypes",
     "cases",
+    "repro",
 ]
 
 
