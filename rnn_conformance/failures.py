@@ -194,14 +194,26 @@ def failure_details(exc: BaseException) -> dict[str, str]:
         "message": message,
         "example": getattr(leaf, _EXAMPLE, "") or getattr(exc, _EXAMPLE, ""),
         "raised_at": _user_frame(leaf) or "",
-        **_reproduction(getattr(leaf, _CALLS, None) or getattr(exc, _CALLS, None), message),
+        **_reproduction(leaf, getattr(leaf, _CALLS, None) or getattr(exc, _CALLS, None), message),
     }
 
 
-def _reproduction(record: Any, message: str) -> dict[str, str]:
+def _reproduction(leaf: BaseException, record: Any, message: str) -> dict[str, str]:
     """``repro`` (a script) or ``repro_note`` for a failure's record of calls."""
+    if not isinstance(leaf, Exception):
+        # A time limit or an interrupt: replaying the calls could hang again.
+        return {
+            "repro": "",
+            "repro_note": f"no standalone script: the property was stopped "
+            f"({type(leaf).__name__}), and replaying its calls could hang again",
+        }
     if record is None:
-        return {"repro": "", "repro_note": "no standalone script: no record of the target's calls"}
+        return {
+            "repro": "",
+            "repro_note": "no standalone script: no record of the target's calls (the "
+            "property is not a Hypothesis test, as the constructor-error property is not; "
+            "no script is written for those)",
+        }
     from rnn_conformance.repro import reproduction
 
     record.message = message

@@ -184,8 +184,11 @@ class ReportCollector:
                 blob=_blob(report),
                 repro_source=details.get("repro", ""),
                 repro_note=details.get("repro_note", "")
-                or ("no standalone script: the target's process crashed, leaving no record"
-                    if details.get("crash") else ""),
+                or (
+                    "no standalone script: the target's process crashed, leaving no record"
+                    if details.get("crash")
+                    else ""
+                ),
             )
         previous = self.results.get(report.nodeid)
         if previous is None or previous.outcome == "passed" or result.outcome == "failed":
