@@ -168,7 +168,8 @@ def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any
     how = describe_exit(_exit_status(worker))
     message = crash_message(record, how, crashitem)
     xdist_said = str(report.longrepr)
-    report.longrepr = f"{message}\n(pytest-xdist: {xdist_said}; the run went on in a new worker)"
+    message += f"\n(pytest-xdist: {xdist_said}; the run went on in a new worker)"
+    report.longrepr = message
     # The crash happened while the property ran: its call phase, for every report.
     report.when = "call"  # type: ignore[assignment]
     ours = record is not None and record.get("property") == crashitem

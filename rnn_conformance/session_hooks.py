@@ -127,11 +127,35 @@ def pytest_configure(config: pytest.Config) -> None:
     declare_unsupported(rnn=facts.suite.unsupported, cell=facts.suite.cell_unsupported)
     config.stash[_FACTS] = facts
     if not os.environ.get("PYTEST_XDIST_WORKER"):
+        _check_selection_expressions(config)
         # Once per run, before any worker starts: a target no property could build stops
         # the run here with one error, not with one identical failure per property.
         broken = preflight_problem(facts.suite.target, facts.suite.cell_target, facts.devices)
         if broken is not None:
             pytest.exit(broken, returncode=PREFLIGHT_FAILED)
+
+
+def _check_selection_expressions(config: pytest.Config) -> None:
+    """A malformed ``-k`` or ``-m`` is a usage error here, before xdist's workers start.
+
+    In a worker pytest's own usage error arrives as an xdist INTERNALERROR; the runner
+    always uses workers.
+    """
+    for flag, name in (("-k", "keyword"), ("-m", "markexpr")):
+        expression = getattr(config.option, name, "") or ""
+        if not expression:
+            continue
+        try:
+            from _pytest.mark.expression import Expression
+
+            Expression.compile(expression)
+        except ImportError:  # pragma: no cover - pytest moved it: its workers will say
+            return
+        except Exception as exc:
+            raise pytest.UsageError(
+                f"{flag} {expression!r} is not a valid expression: {exc} (names joined by "
+                "and, or, not; a name may not contain spaces)"
+            ) from None
 
 
 def facts_of(config: pytest.Config) -> RunFacts:
