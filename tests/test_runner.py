@@ -68,8 +68,17 @@ def test_broken_example_fails_with_a_reproducer_that_reproduces(tmp_path):
     assert "## Failures" in markdown
     assert "Minimal example:" in markdown
     assert "Reproduce: `" in markdown
+    # Pasted into a new shell: another directory, no PYTHONPATH; the command brings both.
+    assert failure["reproduce"].startswith(f"cd {ROOT} && env PYTHONPATH=")
+    fresh = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
     rerun = subprocess.run(
-        failure["reproduce"], shell=True, capture_output=True, text=True, cwd=ROOT, timeout=600
+        failure["reproduce"],
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=fresh,
+        timeout=600,
     )
     assert rerun.returncode == 1, rerun.stdout[-2000:]
     assert "differs from the float64 reference" in rerun.stdout
