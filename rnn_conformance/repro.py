@@ -678,7 +678,10 @@ def _render(
     parts_names = (
         ("output", "h_n") if role == "module" else tuple(f"{part}'" for part in family.state_names)
     )
-    parts = [f'("the result", {i}): "{name}"' for i, name in enumerate(parts_names)]
+    result_name = "the result"
+    if role == "cell":
+        result_name = parts_names[0] if len(parts_names) == 1 else f"({', '.join(parts_names)})"
+    parts = [f'({_py(result_name)}, {i}): "{name}"' for i, name in enumerate(parts_names)]
     if role == "module" and len(family.state_names) > 1:
         parts += [f'("h_n", {i}): "{part}_n"' for i, part in enumerate(family.state_names)]
     mode = "module.train()  # as the property called it" if call.training else "module.eval()"
@@ -782,7 +785,11 @@ def _render(
         "        with torch.no_grad():\n"
         "            return module(*args, **kwargs)\n"
         "    except Exception as exc:\n"
-        "        return exc" + oracle_function + "\n" + _COMPARE + _MAIN
+        "        return exc"
+        + oracle_function
+        + "\n"
+        + _COMPARE
+        + _MAIN.replace('compare("the result"', f"compare({_py(result_name)}")
     )
 
 
