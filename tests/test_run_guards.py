@@ -1,10 +1,10 @@
 """The run survives what a target does to its process (rnn_conformance/run_guards.py).
 
-Crashes (a real SIGSEGV, os._exit), SIGTERM, flush-to-zero, constructors without
+Crashes (a real SIGSEGV, os._exit), flush-to-zero, constructors without
 device=/dtype=, and the preflight. The targets are in tests/crashing_targets.py: each is
 torch's module except for one kind of call, so exactly the properties that reach that call
 fail, with the signal and the call in the console and in both reports, and every other
-property passes.
+property passes. SIGTERM's partial report is tested with Ctrl-C's in tests/test_runner.py.
 """
 
 import json
@@ -12,10 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -31,6 +28,21 @@ def _runner(tmp_path, impl, keyword, *extra):
             *(sys.executable, "-m", "rnn_conformance", "--report-dir", str(tmp_path)),
             *("--impl", f"crashing_targets:{impl}", "--profile", "ci", *extra),
             *("--", "-k", keyword),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=_env(),
+        timeout=600,
+    )
+
+
+def _pytest(impl, keyword, *extra):
+    return subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "--pyargs", "rnn_conformance.properties"),
+            *("-p", "no:cacheprovider", "--hypothesis-profile=ci", *extra),
+            *("--rnn-impl", f"crashing_targets:{impl}", "-k", keyword),
         ],
         capture_output=True,
         text=True,
@@ -118,19 +130,8 @@ def test_a_segfault_on_an_empty_batch_fails_only_the_properties_that_reach_one(t
 
 def test_pytest_with_workers_reports_a_crash_as_a_failure_and_goes_on():
     # pytest -n 1 without the runner; the target ends its process with os._exit(3).
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "pytest", "--pyargs", "rnn_conformance.properties"),
-            *("-p", "no:cacheprovider", "--hypothesis-profile=ci", "-n", "1"),
-            *("--rnn-impl", "crashing_targets:ExitsOnUnbatchedInputRNN"),
-            *("-k", "float64_3_layers_unbatched or one_step"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=_env(),
-        timeout=600,
-    )
+    keyword = "float64_3_layers_unbatched or one_step"
+    result = _pytest("ExitsOnUnbatchedInputRNN", keyword, "-n", "1")
     assert result.returncode == 1, result.stdout[-3000:]
     assert "1 failed, 1 passed" in result.stdout
     failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED")]
@@ -141,54 +142,13 @@ def test_pytest_with_workers_reports_a_crash_as_a_failure_and_goes_on():
 
 
 def test_a_lone_pytest_process_prints_the_flight_record_when_it_dies():
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "pytest", "--pyargs", "rnn_conformance.properties"),
-            *("-p", "no:cacheprovider", "--hypothesis-profile=ci"),
-            *("--rnn-impl", "crashing_targets:SegfaultOnMalformedHxRNN"),
-            *("-k", "wrong and batch and not unbatched"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=_env(),
-        timeout=600,
-    )
+    result = _pytest("SegfaultOnMalformedHxRNN", "wrong and batch and not unbatched")
     assert result.returncode == -signal.SIGSEGV
     assert "Fatal Python error: Segmentation fault" in result.stderr  # faulthandler
     assert "the pytest process died while running" in result.stderr
     assert "hx with wrong batch size" in result.stderr
     assert "SegfaultOnMalformedHxRNN(" in result.stderr
     assert "pytest -n 1" in result.stderr
-
-
-def test_sigterm_stops_the_run_and_writes_a_partial_report(tmp_path):
-    # As `timeout 900 rnn-conformance ...` sends it: to the runner's process only, while
-    # its worker hangs in a property.
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "rnn_conformance", "--report-dir", str(tmp_path)),
-            *("--impl", "broken_rnns:HangingRNN", "--profile", "dev", "--timeout", "0"),
-            *("--", "-k", "test_output_and_h_n_shapes or gradcheck"),
-        ],
-        cwd=ROOT,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        time.sleep(8)  # into the hanging gradcheck property
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == pytest.ExitCode.INTERRUPTED, output[-3000:]
-    report = json.loads((tmp_path / "report.json").read_text())
-    assert report["interrupted"] is True
-    assert "**Interrupted**" in (tmp_path / "report.md").read_text()
 
 
 def test_a_target_that_turns_on_flush_to_zero_fails_and_the_run_is_not_poisoned(tmp_path):

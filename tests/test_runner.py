@@ -328,7 +328,17 @@ def test_hanging_target_fails_its_property_and_the_run_goes_on(tmp_path):
     assert all(f["raised_at"].endswith("in forward") for f in failures)
 
 
-def test_ctrl_c_stops_the_run_and_writes_a_partial_report(tmp_path):
+def _ctrl_c(process):
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground group
+
+
+def _sigterm(process):
+    # As `timeout 900 rnn-conformance ...` sends it: to the runner's process only.
+    process.send_signal(signal.SIGTERM)
+
+
+@pytest.mark.parametrize("stop", [_ctrl_c, _sigterm], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_the_run_and_writes_a_partial_report(tmp_path, stop):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
     process = subprocess.Popen(
         [
@@ -344,8 +354,8 @@ def test_ctrl_c_stops_the_run_and_writes_a_partial_report(tmp_path):
         start_new_session=True,
     )
     try:
-        time.sleep(10)  # well into the hanging gradcheck property
-        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground group
+        time.sleep(10)  # well into the hanging gradcheck property, in the worker
+        stop(process)
         output, _ = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
