@@ -251,16 +251,16 @@ def _unusable(context: _Context, call: RecordedCall, oracle: Any) -> str | None:
     dropout = float(call.built_with.get("dropout", 0) or 0)
     if call.training and dropout > 0 and int(call.built_with.get("num_layers", 1)) > 1:
         return "it is a training-mode call with dropout, whose masks are random"
-    names = oracle_state_names(oracle, call)
+    names = _oracle_state_names(oracle, call)
     if names is None or set(call.state) != set(names):
-        return "the target's state_dict names are not torch's"
+        return "torch's class does not take its constructor arguments or weights' names"
     dtype = _call_dtype(call)
     if any(value.dtype != dtype for value in _floating(call.state)):
         return "its weights have several dtypes"
     return None
 
 
-def oracle_state_names(oracle: Any, call: RecordedCall) -> list[str] | None:
+def _oracle_state_names(oracle: Any, call: RecordedCall) -> list[str] | None:
     """The ``state_dict`` names of torch's module built like the call's (``None``: it fails)."""
     try:
         with torch.device("meta"):
