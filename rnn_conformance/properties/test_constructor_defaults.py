@@ -36,6 +36,7 @@ from rnn_conformance.harness import (
 )
 from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
 from rnn_conformance.target import TargetContractError
+from rnn_conformance.target_calls import announce_build, watch_module
 
 FAMILY = family_named(selected_family())
 """The session's family (``--rnn-family``), whose torch module's defaults are claimed."""
@@ -67,6 +68,9 @@ def _build(suite, config, how):
     args, kwargs = (tuple(sizes.values()), {}) if how == "positional" else ((), sizes)
     shown = [*map(repr, args), *(f"{name}={value!r}" for name, value in kwargs.items())]
     call = f"{suite.target.spec}({', '.join(shown)})"
+    # Announced like every construction, so that a crash leaves a record of this call
+    # (with the device and dtype the defaults mean).
+    announce_build(suite.target.spec, sizes, "cpu", torch.get_default_dtype())
     try:
         module = suite.target.factory(*args, **kwargs)
     except Exception as exc:
@@ -76,6 +80,7 @@ def _build(suite, config, how):
         ) from exc
     if not isinstance(module, torch.nn.Module):
         raise TargetContractError(f"{call} returned {type(module).__name__}, not a torch.nn.Module")
+    watch_module(suite.target.spec, module, sizes)
     return call, module
 
 

@@ -140,9 +140,12 @@ BAD_CONSTRUCTOR_PARAMS = [
 ]
 
 
-def _call(spec, kwargs, device):
+def _call(target, kwargs, device):
+    """The construction as the target is built (see Target.build_with)."""
     shown = ", ".join(f"{name}={value!r}" for name, value in kwargs.items())
-    return f"{spec}({shown}, device={device!r}, dtype=torch.float32)"
+    if getattr(target, "takes_device_and_dtype", True):
+        return f"{target.spec}({shown}, device={device!r}, dtype=torch.float32)"
+    return f"{target.spec}({shown}).to({device!r}, torch.float32)"
 
 
 def _what_torch_raises(kwargs):
@@ -169,7 +172,8 @@ def test_bad_constructor_arguments_raise_like_nn_rnn(suite, device, change, erro
         suite.target.build_with(valid, device=device, dtype=torch.float32)
     except TargetContractError as exc:
         raise TargetContractError(
-            f"{claim}\n  a rejection counts only once the valid counterpart builds, but {exc}"
+            f"{claim}\n  a rejection counts only once the target builds the valid counterpart,"
+            f" as {FAMILY.title} does, but {exc}"
         ) from None
     try:
         module = suite.target.build_with(bad, device=device, dtype=torch.float32)
@@ -190,6 +194,6 @@ def test_bad_constructor_arguments_raise_like_nn_rnn(suite, device, change, erro
                 "(rnn_conformance.capabilities) if the target lacks one"
             )
     raise AssertionError(
-        f"{claim}\n  arguments: {_call(suite.target.spec, bad, device)}\n"
+        f"{claim}\n  arguments: {_call(suite.target, bad, device)}\n"
         f"  {FAMILY.title} {_what_torch_raises(bad)}\n  the target {did}"
     )
