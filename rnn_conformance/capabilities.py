@@ -128,11 +128,6 @@ def declare_unsupported(*, rnn: Iterable[str] = (), cell: Iterable[str] = ()) ->
     The suite's pytest sessions call this once, next to selecting the family; the
     strategies read it when drawing (:func:`declared_unsupported`). Outside such a
     session nothing is declared, so nothing is gated.
-
-    >>> declare_unsupported(rnn={"bidirectional"})
-    >>> sorted(declared_unsupported("both"))
-    ['bidirectional']
-    >>> declare_unsupported()
     """
     _declared["rnn"] = parse_capabilities(rnn, source="the RNN target's declarations")
     _declared["cell"] = parse_capabilities(cell, source="the cell target's declarations")
@@ -143,9 +138,6 @@ def declared_unsupported(uses: Uses = "rnn") -> frozenset[str]:
 
     ``"rnn"`` the RNN target's, ``"cell"`` the cell target's, ``"both"`` either's: a
     property calling both targets may draw only what both support.
-
-    >>> declared_unsupported()
-    frozenset()
     """
     if uses == "both":
         return _declared["rnn"] | _declared["cell"]

@@ -47,8 +47,16 @@ from rnn_conformance.capabilities import (
     declare_unsupported,
     declared_unsupported,
 )
+from rnn_conformance.devices import TF32Policy
 from rnn_conformance.families import FAMILIES
-from rnn_conformance.harness import missing_capabilities, missing_config_capabilities
+from rnn_conformance.harness import (
+    Suite,
+    missing_capabilities,
+    missing_config_capabilities,
+    observe,
+    observe_config,
+)
+from rnn_conformance.harness.suite import GatedValueDrawn
 from rnn_conformance.strategies import (
     batch_sizes,
     config_flags,
@@ -56,6 +64,7 @@ from rnn_conformance.strategies import (
     rnn_cases,
     rnn_configs,
 )
+from rnn_conformance.target import Target
 
 ROOT = Path(__file__).resolve().parent.parent
 GATEABLE = frozenset(DRAWN_CAPABILITIES)
@@ -150,9 +159,10 @@ def test_every_ungated_value_is_still_drawn(gaps):
 
 @pytest.fixture
 def declared():
-    """Declare gaps as a session does, and forget them afterwards."""
+    """Declare gaps as a session does, and restore what was declared before."""
+    before = {"rnn": declared_unsupported("rnn"), "cell": declared_unsupported("cell")}
     yield declare_unsupported
-    declare_unsupported()
+    declare_unsupported(**before)
 
 
 def test_the_session_declarations_gate_by_role(declared):
@@ -175,7 +185,7 @@ def test_the_declarations_are_read_when_drawing_not_when_built(declared):
     declared(rnn={"bidirectional", "without_bias"})
     config = find(strategy, lambda c: c.num_layers == 2, settings=settings(database=None))
     assert (config.bias, config.bidirectional) == (True, False)
-    declared()
+    declared(rnn=set())
     find(strategy, lambda c: c.bidirectional and not c.bias, settings=settings(database=None))
 
 
@@ -247,6 +257,41 @@ def test_gating_arguments_print_as_given():
     )
     assert repr(batch_sizes(uses="both")) == "batch_sizes(uses='both')"
     assert repr(config_flags("bidirectional")) == "config_flags('bidirectional')"
+
+
+def _run_property(check, strategy):
+    @settings(max_examples=3, database=None, derandomize=True)
+    @given(strategy)
+    def prop(drawn):
+        check(drawn)
+
+    prop()
+
+
+def test_a_drawn_case_needing_a_declared_gap_is_a_suite_error_not_the_targets_failure():
+    suite = Suite(
+        Target.from_spec("torch.nn:RNN"),
+        TF32Policy(allowed=False),
+        unsupported=frozenset({"bidirectional"}),
+        cell_unsupported=frozenset({"unbatched"}),
+    )
+    # Strategies given other declarations than the suite's, as a buggy property would.
+    bidirectional = rnn_cases(configs=rnn_configs(bidirectional=True), unsupported=())
+    with pytest.raises(
+        GatedValueDrawn, match=r"the RNN target declared unsupported: .*capability: bidirectional"
+    ):
+        _run_property(lambda case: observe(suite, case, "cpu"), bidirectional)
+    with pytest.raises(GatedValueDrawn, match="capability: bidirectional"):
+        _run_property(lambda config: observe_config(suite, config), rnn_configs(bidirectional=True))
+    # Each role is held to its own target's declarations, "both" to either's.
+    unbatched = rnn_cases(
+        configs=rnn_configs(bidirectional=False), batches=st.none(), unsupported=()
+    )
+    _run_property(lambda case: observe(suite, case, "cpu"), unbatched)
+    with pytest.raises(GatedValueDrawn, match="capability: unbatched"):
+        _run_property(lambda case: observe(suite, case, "cpu", uses="cell"), unbatched)
+    with pytest.raises(GatedValueDrawn, match="capability: bidirectional"):
+        _run_property(lambda case: observe(suite, case, "cpu", uses="both"), bidirectional)
 
 
 def test_the_issues_reproducer_passes_on_torchs_lstm(tmp_path):

@@ -121,14 +121,16 @@ def _within(case: RNNCase, unsupported: frozenset[str]) -> bool:
     return not missing_capabilities(case, unsupported)
 
 
+_WHO = {"rnn": "the RNN target", "cell": "the cell target", "both": "the RNN or cell target"}
+
+
 def _drawn_within(missing: frozenset[str], what: str, uses: Uses) -> None:
     if missing:
         raise GatedValueDrawn(
-            f"the property drew {what}, which needs what the targets it uses ({uses}) "
-            f"declared unsupported: {skip_reason(missing)}. The suite's strategies never "
-            f"draw such a value for the declarations of uses={uses!r}: the property's "
-            "strategy was built for other declarations (a bug in the property, not in the "
-            "target)"
+            f"the property drew a case needing what {_WHO[uses]} declared unsupported: "
+            f"{skip_reason(missing)} (the case: {what}). The suite's strategies never draw "
+            f"one for the declarations of uses={uses!r}: this property's strategy was "
+            "built for other declarations, a bug in the property, not in the target"
         )
 
 

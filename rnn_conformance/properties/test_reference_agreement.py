@@ -39,7 +39,7 @@ PINNED = known_cases(selected_family())
 @pytest.mark.parametrize("name", list(PINNED))
 def test_known_cases_match_reference(suite, device, name):
     case = PINNED[name]()
-    # The same gating a drawn case gets (observe() rejects it), as a skip naming the gap.
+    # A drawn case never needs a declared gap; a pinned one that does skips, naming it.
     missing = missing_capabilities(case, suite.unsupported)
     if missing:
         pytest.skip(skip_reason(missing))
