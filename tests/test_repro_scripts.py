@@ -92,7 +92,7 @@ def runs(tmp_path_factory):
             "--impl",
             case.target,
             "--profile",
-            "dev",
+            "ci",  # derandomized, no example database: the same minimal example every run
             "--report-dir",
             str(out),
             "--",
