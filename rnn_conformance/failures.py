@@ -43,7 +43,16 @@ _HIDDEN_ARGUMENTS = ("suite",)
 
 
 def record_examples(test: Callable[..., Any]) -> None:
-    """Make a Hypothesis test attach its arguments to any exception it raises (idempotent)."""
+    """Make a Hypothesis test attach its arguments to any exception it raises (idempotent).
+
+    Also starts the log of constructions (:data:`rnn_conformance.repro.BUILDS`) that gives
+    a property without a Hypothesis record its standalone script.
+    """
+    from rnn_conformance.repro import BUILDS
+    from rnn_conformance.target_calls import OBSERVERS
+
+    if BUILDS not in OBSERVERS:
+        OBSERVERS.append(BUILDS)
     handle = getattr(test, "hypothesis", None)
     inner = getattr(handle, "inner_test", None)
     if inner is None or getattr(inner, _EXAMPLE, False):
@@ -207,14 +216,17 @@ def _reproduction(leaf: BaseException, record: Any, message: str) -> dict[str, s
             "repro_note": f"no standalone script: the property was stopped "
             f"({type(leaf).__name__}), and replaying its calls could hang again",
         }
+    from rnn_conformance.repro import BUILDS, build_reproduction, reproduction
+
     if record is None:
-        return {
-            "repro": "",
-            "repro_note": "no standalone script: no record of the target's calls (the "
-            "property is not a Hypothesis test, as the constructor-error property is not; "
-            "no script is written for those)",
-        }
-    from rnn_conformance.repro import reproduction
+        # No Hypothesis record (a parametrised property): the test's constructions.
+        node = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+        name = node.rpartition("::")[2].partition("[")[0] or "property"
+        try:
+            made = build_reproduction(BUILDS.of_current_test(), name, message)
+        except Exception as exc:
+            return {"repro": "", "repro_note": f"no standalone script: {type(exc).__name__}: {exc}"}
+        return {"repro": made.source, "repro_note": made.note}
 
     record.message = message
     try:

@@ -62,8 +62,11 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 _REPRO_MARK = "# Standalone reproduction of an rnn-conformance failure"
 
 __all__ = [
+    "BUILDS",
     "MAX_CALLS",
+    "BuildLog",
     "CallRecorder",
+    "RecordedBuild",
     "RecordedCall",
     "RecordedPacked",
     "RecordedTensor",
@@ -160,6 +163,56 @@ class CallRecorder:
         """Mark the latest call as returned (a call that raised stays unmarked)."""
         if self.calls and self.calls[-1].spec == spec:
             self.calls[-1].returned = True
+
+
+@dataclass(frozen=True)
+class RecordedBuild:
+    """One construction of a target: its constructor arguments, device and dtype."""
+
+    spec: str
+    kwargs: dict[str, Any]
+    device: str
+    dtype: Any
+
+
+def _current_test() -> str:
+    """The node id of the test pytest is running now (``PYTEST_CURRENT_TEST``), or ``""``."""
+    return os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+
+
+class BuildLog:
+    """An always-on observer keeping the current test's constructions (at most ``limit``).
+
+    For properties without a Hypothesis record (the constructor-error property is
+    parametrised only): its failure gets a script from the constructions of that test,
+    told apart by ``PYTEST_CURRENT_TEST``.
+
+    >>> log = BuildLog()
+    >>> log.before_build("torch.nn:RNN", {"input_size": 1}, "cpu", "torch.float32")
+    >>> [build.kwargs for build in log.of_current_test()]
+    [{'input_size': 1}]
+    """
+
+    def __init__(self, limit: int = 8) -> None:
+        self.limit = limit
+        self.test: str | None = None
+        self.builds: list[RecordedBuild] = []
+
+    def before_build(self, spec: str, kwargs: Mapping[str, Any], device: Any, dtype: Any) -> None:
+        """Keep the construction, forgetting those of earlier tests."""
+        test = _current_test()
+        if test != self.test:
+            self.test, self.builds = test, []
+        if len(self.builds) < self.limit:
+            self.builds.append(RecordedBuild(spec, dict(kwargs), str(device), dtype))
+
+    def of_current_test(self) -> list[RecordedBuild]:
+        """The constructions of the test running now."""
+        return list(self.builds) if self.test == _current_test() else []
+
+
+BUILDS = BuildLog()
+"""The log :mod:`rnn_conformance.failures` registers as an observer in each session."""
 
 
 @dataclass
@@ -539,7 +592,9 @@ def compare(name, got, want, problems):
             f"at {worst}: {g[worst].item():.9g} vs {w[worst].item():.9g} "
             f"(|difference| {error[worst].item():.3g}, allowed {ATOL:.3g})"
         )
+'''
 
+_HELPERS = '''
 
 def describe(value):
     if isinstance(value, torch.Tensor):
@@ -547,7 +602,7 @@ def describe(value):
     if isinstance(value, tuple | list):
         parts = ", ".join(map(describe, value))
         return f"a {type(value).__name__} of {len(value)}: ({parts})"
-    return f"a {type(value).__name__}"
+    return f"an instance of {type(value).__name__}"
 
 
 def load(spec):
@@ -789,6 +844,7 @@ def _render(
         + oracle_function
         + "\n"
         + _COMPARE
+        + _HELPERS
         + _MAIN.replace('compare("the result"', f"compare({_py(result_name)}")
     )
 
@@ -826,6 +882,100 @@ def _reference_results(context: _Context, call: RecordedCall) -> tuple[Any, Any]
     except Exception:
         return None
     return output, h_n
+
+
+def _render_build(prop: str, message: str, build: RecordedBuild, oracle_spec: str) -> str:
+    """A script checking one construction: torch raises ``E``, so must the target, or not."""
+    from rnn_conformance.target import resolve
+
+    oracle_name = "nn." + oracle_spec.partition(":")[2]
+    dtype = build.dtype if isinstance(build.dtype, torch.dtype) else torch.float32
+    placed = _accepts_placement(resolve(build.spec))
+    how = (
+        "factory(**CONSTRUCTOR, device=DEVICE, dtype=DTYPE)"
+        if placed
+        else "factory(**CONSTRUCTOR).to(DEVICE, DTYPE)  # its constructor takes neither"
+    )
+    constructor = _hang(
+        "CONSTRUCTOR = dict(", _fill([f"{k}={_py(v)}" for k, v in build.kwargs.items()], 70)
+    )
+    return (
+        f"{_REPRO_MARK}:\n# {prop} on {build.device}.\n#\n"
+        + _comment_text(
+            f"{build.spec} should accept or reject the constructor arguments below as "
+            f"torch's {oracle_name} does (rejecting them with the same exception type), "
+            "and does not. The property's message:"
+        )
+        + f"\n#\n{_comment(message) if message else '#   (no message)'}\n#\n"
+        + "# Usage: python THIS_FILE.py [module:attr]\n"
+        + _comment_text(
+            f"The implementation defaults to {build.spec}. Exits 1 and prints the "
+            f"discrepancy while it is there, 0 once the target agrees with {oracle_name} "
+            f"(`python THIS_FILE.py {oracle_spec}` passes). Imports only torch and the "
+            "target's own module."
+        )
+        + "\n\nimport importlib\nimport sys\n\nimport torch\n\n"
+        f"DEFAULT_TARGET = {_py(build.spec)}\n"
+        "# >>> The directory of the target's module, put on sys.path (python -I ignores\n"
+        "# >>> PYTHONPATH). Edit it if the module moved; None if it is installed.\n"
+        f"TARGET_PATH = {_py(_target_path(build.spec))}\n"
+        f"ORACLE = torch.nn.{oracle_spec.partition(':')[2]}  # the behaviour to match\n"
+        f"ORACLE_NAME = {_py(oracle_name)}\n\n"
+        f"DEVICE = {_py(build.device)}\n"
+        f"DTYPE = {_torch_name(dtype)}\n"
+        f"{constructor})\n\n\n"
+        "def run(factory):\n"
+        '    """Build the module: the module, or what its constructor raised."""\n'
+        "    try:\n"
+        f"        return {how}\n"
+        "    except Exception as exc:\n"
+        "        return exc\n\n\n"
+        "def oracle():\n"
+        f'    """What {oracle_name}\'s constructor does with the same arguments."""\n'
+        "    return run(ORACLE)\n"
+        + _HELPERS
+        + _MAIN.replace(
+            '        compare("the result", got, want, problems)',
+            "        pass  # both built a module: the constructor agrees",
+        ).replace("on this call", "on these arguments")
+    )
+
+
+def _accepts_placement(factory: Any) -> bool:
+    from rnn_conformance.target import Target
+
+    return Target("", factory).takes_device_and_dtype
+
+
+def build_reproduction(builds: list[RecordedBuild], prop: str, message: str) -> Reproduction:
+    """A script for a failure about constructions alone: the first that reproduces.
+
+    >>> build_reproduction([], "test_x", "").note.startswith("no standalone script")
+    True
+    """
+    from rnn_conformance.families import family_named, selected_family
+    from rnn_conformance.target import resolve
+
+    if not builds:
+        return Reproduction(
+            note="no standalone script: no record of the target's calls or constructions"
+        )
+    family = family_named(selected_family())
+    for tried, build in enumerate(builds, start=1):
+        role = (
+            "module" if build.spec != family.cell_target and "num_layers" in build.kwargs else None
+        )
+        oracle_spec = family.module_target if role else family.cell_target
+        if resolve(build.spec) is resolve(oracle_spec):
+            continue
+        source = _render_build(prop, message, build, oracle_spec)
+        if _exit_code(source, build.spec)[0] == 1 and _exit_code(source, oracle_spec)[0] == 0:
+            return Reproduction(source=source, tried=tried)
+    return Reproduction(
+        note=f"no standalone script: none of the {len(builds)} constructions of the target in "
+        "this property is accepted or rejected differently from torch's class",
+        tried=len(builds),
+    )
 
 
 def _oracle_raises(source: str) -> bool:

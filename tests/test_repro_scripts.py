@@ -1,9 +1,10 @@
 """Standalone reproduction scripts: the runner writes one per failing property, and it works.
 
-For four broken implementations (a numeric discrepancy, a shape one, an error-contract one
-and a PackedSequence one), the runner is run on the property that catches each (the four
-runs at once, to keep the time down), then the script it wrote is run with ``python -I``,
-from a directory outside the repository and without ``PYTHONPATH``: it must fail, naming
+For five broken implementations (a numeric discrepancy, a shape one, an error-contract one,
+a PackedSequence one and a constructor that accepts what nn.RNN rejects), the runner is run
+on the property that catches each (the runs at once, to keep the time down), then the
+script it wrote is run with ``python -I``, from a directory outside the repository and
+without ``PYTHONPATH``: it must fail, naming
 the discrepancy, against the broken class, pass against torch's own class, and import
 nothing from the suite.
 """
@@ -73,12 +74,21 @@ CASES = [
         "test_packed_sequences_run_as_if_alone.py",
         "h_n has dtype torch.float32 (not torch.float64)",
     ),
+    # A parametrised property without a Hypothesis record: its constructions.
+    Case(
+        "constructor error",
+        "rnn",
+        "broken_rnns:AcceptsZeroLayersRNN",
+        "test_bad_constructor_arguments_raise_like_nn_rnn and num_layers",
+        "test_bad_constructor_arguments_raise_like_nn_rnn.py",
+        "returned an instance of AcceptsZeroLayersRNN; nn.RNN raises ValueError",
+    ),
 ]
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Each case's report directory and runner result, the four runs started together."""
+    """Each case's report directory and runner result, the runs started together."""
     env = {**os.environ, "PYTHONPATH": str(TESTS)}
     started = {}
     for case in CASES:
