@@ -4,9 +4,8 @@ For five broken implementations (a numeric discrepancy, a shape one, an error-co
 a PackedSequence one and a constructor that accepts what nn.RNN rejects), the runner is run
 on the property that catches each (the runs at once, to keep the time down), then the
 script it wrote is run with ``python -I``, from a directory outside the repository and
-without ``PYTHONPATH``: it must fail, naming
-the discrepancy, against the broken class, pass against torch's own class, and import
-nothing from the suite.
+without ``PYTHONPATH``: it must fail, naming the discrepancy, against the broken class, pass
+against torch's own class, and import nothing from the suite.
 """
 
 import ast
