@@ -97,3 +97,16 @@ TARGETS = {
     "gru": ("gapped_targets:GappedGRU", "gapped_targets:GappedGRUCell"),
 }
 """Each family's gapped module and cell, as ``--rnn-impl`` and ``--rnn-cell-impl`` specs."""
+
+
+class NoBidirectionalLSTM(nn.LSTM):
+    """nn.LSTM refusing ``bidirectional=True``, as TorchRL's python LSTM does, and declaring it."""
+
+    rnn_conformance_unsupported = ("bidirectional",)
+
+    def __init__(self, *args, **kwargs):
+        if kwargs.get("bidirectional", False):
+            raise NotImplementedError(
+                "Bidirectional LSTMs are not supported yet in this implementation."
+            )
+        super().__init__(*args, **kwargs)

@@ -295,6 +295,11 @@ def test_a_drawn_case_needing_a_declared_gap_is_a_suite_error_not_the_targets_fa
         _run_property(lambda case: observe(suite, case, "cpu", uses="both"), bidirectional)
 
 
+def _with_tests_on_path():
+    # Prepended, so that whatever PYTHONPATH the outer run has reaches the inner one too.
+    return os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))
+
+
 def test_the_issues_reproducer_passes_on_torchs_lstm(tmp_path):
     # Issue 18's command, with a seed: before gaps were left undrawn it gave 1 passed, 2
     # failed (filter_too_much) at seed 0, and at seeds 1 and 2 too (measured).
@@ -307,6 +312,24 @@ def test_the_issues_reproducer_passes_on_torchs_lstm(tmp_path):
     assert "FailedHealthCheck" not in result.stdout
     summary = json.loads((tmp_path / "report.json").read_text())["summary"]
     assert (summary["passed"], summary["failed"], summary["skipped"]) == (3, 0, 0), summary
+
+
+def test_a_torchrl_like_lstm_without_bidirectional_passes_once_declared(pytester, monkeypatch):
+    # TorchRL's python LSTM raises NotImplementedError for bidirectional=True. Declared,
+    # no bidirectional configuration reaches it; the bidirectional-only claims skip.
+    monkeypatch.setenv("PYTHONPATH", _with_tests_on_path())
+    result = pytester.runpytest_subprocess(
+        *("--pyargs", "rnn_conformance.properties", "-p", "no:cacheprovider"),
+        *("--hypothesis-profile=dev", "--rnn-family=lstm"),
+        "--rnn-impl=gapped_targets:NoBidirectionalLSTM",
+        *("-k", "shapes or reference or last_step or decompositions or attributes", "-rs"),
+    )
+    outcomes = result.parseoutcomes()
+    assert result.ret == 0, result.stdout.str()[-4000:]
+    assert outcomes.get("passed", 0) >= 6, outcomes
+    # The two bidirectional-only claims and the bidirectional pinned cases.
+    assert outcomes.get("skipped", 0) >= 4, outcomes
+    result.stdout.fnmatch_lines(["*SKIPPED*target declares unsupported capability: bidirectional*"])
 
 
 # -- sessions ------------------------------------------------------------------------------
@@ -359,10 +382,7 @@ def test_a_target_refusing_every_declared_gap_passes_what_still_applies(
 
     module, cell = TARGETS[family]
     pytester.makeconftest(CONFTEST)
-    monkeypatch.setenv(
-        "PYTHONPATH",
-        os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])),
-    )
+    monkeypatch.setenv("PYTHONPATH", _with_tests_on_path())
     result = pytester.runpytest_subprocess(
         "--pyargs",
         "rnn_conformance.properties",
