@@ -29,8 +29,8 @@ Scopes, each a comma list of alternatives, all of which must hold:
   fails would also hide every failure at the other dtypes. Such an entry therefore does
   not apply to a property whose dtype is drawn, and a warning says so; xfail the whole
   property without ``[dtype=...]``, or declare the dtype unsupported
-  (``--unsupported float64``), which rejects the drawn cases of that dtype so that the
-  rest of the property still runs.
+  (``--unsupported float64``), so that no case of that dtype is drawn and the rest of
+  the property still runs.
 
 >>> entry = parse_line("test_shapes.py [device=cuda] # slow kernel", path="x.txt", line=3)
 >>> entry.pattern, entry.scopes, entry.reason
