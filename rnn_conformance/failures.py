@@ -35,7 +35,13 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["failure_details", "leaf_exception", "record_examples"]
+__all__ = [
+    "REPRO_SCRIPTS_ENV",
+    "failure_details",
+    "leaf_exception",
+    "record_examples",
+    "wants_repro_scripts",
+]
 
 _EXAMPLE = "_rnn_conformance_example"
 _CALLS = "_rnn_conformance_calls"
@@ -188,11 +194,21 @@ def _user_frame(exc: BaseException) -> str | None:
     return None
 
 
-def failure_details(exc: BaseException) -> dict[str, str]:
+REPRO_SCRIPTS_ENV = "RNN_CONFORMANCE_REPRO_SCRIPTS"
+"""Set to ``1`` by the ``rnn-conformance`` runner, which writes the scripts (workers inherit it)."""
+
+
+def wants_repro_scripts() -> bool:
+    """Whether this run writes standalone reproductions (the runner's runs do)."""
+    return os.environ.get(REPRO_SCRIPTS_ENV) == "1"
+
+
+def failure_details(exc: BaseException, *, scripts: bool = False) -> dict[str, str]:
     """The message, minimal example and target frame of a failure (empty strings if none).
 
-    Also ``repro``, the source of a standalone reproduction script
-    (:mod:`rnn_conformance.repro`), or ``repro_note``, why there is none.
+    With ``scripts``, also ``repro``, the source of a standalone reproduction script
+    (:mod:`rnn_conformance.repro`), or ``repro_note``, why there is none. Making one runs
+    it twice in a subprocess, so only a run that writes them (the runner) asks.
     """
     leaf = leaf_exception(exc)
     message = str(leaf).strip()
@@ -203,7 +219,11 @@ def failure_details(exc: BaseException) -> dict[str, str]:
         "message": message,
         "example": getattr(leaf, _EXAMPLE, "") or getattr(exc, _EXAMPLE, ""),
         "raised_at": _user_frame(leaf) or "",
-        **_reproduction(leaf, getattr(leaf, _CALLS, None) or getattr(exc, _CALLS, None), message),
+        **(
+            _reproduction(leaf, getattr(leaf, _CALLS, None) or getattr(exc, _CALLS, None), message)
+            if scripts
+            else {}
+        ),
     }
 
 

@@ -146,7 +146,11 @@ def isolated_workers(workers: str | None) -> str:
 
 
 # Variables of the suite's own machinery, not settings: a rerun must not inherit them.
-_INTERNAL_VARIABLES = ("RNN_CONFORMANCE_SPELLING", "RNN_CONFORMANCE_FLIGHT_DIR")
+_INTERNAL_VARIABLES = (
+    "RNN_CONFORMANCE_SPELLING",
+    "RNN_CONFORMANCE_FLIGHT_DIR",
+    "RNN_CONFORMANCE_REPRO_SCRIPTS",
+)
 
 
 def rerun_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
@@ -222,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # options as typed here; xdist workers inherit this. Nothing heavy is imported before
     # pytest starts, so that pytest can still rewrite the assertions of what it imports.
     os.environ[SPELLING_ENV] = "runner"
+    # The workers make a standalone script of each failure, which write_reports writes.
+    os.environ["RNN_CONFORMANCE_REPRO_SCRIPTS"] = "1"  # rnn_conformance.failures'
     run, rerun = pytest_arguments(args, seed)
     collector = ReportCollector(rerun, environment=rerun_environment(), directory=os.getcwd())
     started = time.monotonic()

@@ -35,7 +35,7 @@ import torch
 from hypothesis import Phase, settings
 
 from rnn_conformance.capabilities import CAPABILITIES, declare_unsupported, skip_reason
-from rnn_conformance.failures import failure_details, record_examples
+from rnn_conformance.failures import failure_details, record_examples, wants_repro_scripts
 from rnn_conformance.families import select_family
 from rnn_conformance.harness import Suite
 from rnn_conformance.options import OPTIONS, collect
@@ -393,7 +393,8 @@ def pytest_runtest_makereport(
             )
         )
     elif report.failed and call.excinfo is not None:
-        report.user_properties.append((FAILURE_PROPERTY, failure_details(call.excinfo.value)))
+        details = failure_details(call.excinfo.value, scripts=wants_repro_scripts())
+        report.user_properties.append((FAILURE_PROPERTY, details))
     elif report.skipped:
         reason = ""
         if call.excinfo is not None:
