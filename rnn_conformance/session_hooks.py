@@ -297,7 +297,7 @@ class _KnownFailures:
                 "by dtype (it draws its cases' dtype inside Hypothesis, or has none), where "
                 "an xfail would hide failures at every dtype, so it runs as usual. Xfail "
                 "the whole property without [dtype=...], or, for float64, declare the "
-                "capability float64 unsupported, which rejects the drawn float64 cases",
+                "capability float64 unsupported, so that no float64 case is drawn",
             )
 
 

@@ -404,7 +404,8 @@ def mask_revealing_networks(draw, *, bidirectional=None):
     comparisons.
     """
     family = family_named(selected_family())
-    bidirectional = draw(config_flags("bidirectional", bidirectional))
+    if bidirectional is None:
+        bidirectional = draw(config_flags("bidirectional"))
     relu = "nonlinearity" in family.options
     if not relu and family.name not in GATED_DESIGNS:
         # No design for this family: the properties using it skip (see MASK_DESIGN).
