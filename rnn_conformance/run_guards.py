@@ -51,6 +51,7 @@ __all__ = [
     "pytest_runtest_call",
     "pytest_runtest_protocol",
     "pytest_unconfigure",
+    "xdist_worker",
 ]
 
 UNLIMITED_WORKER_RESTARTS = 1_000_000
@@ -61,12 +62,18 @@ _DEVICE = "rnn_device"
 _FAILURE = "rnn_failure"
 
 
-def _worker() -> str | None:
-    return os.environ.get("PYTEST_XDIST_WORKER")
+def xdist_worker(config: pytest.Config) -> str | None:
+    """The xdist worker id of this process (``gw0``); None in a controller or lone process.
+
+    Read from the worker's own configuration, not from ``PYTEST_XDIST_WORKER``: a pytest
+    started from inside a worker (a self-test's subprocess) inherits that variable.
+    """
+    workerinput = getattr(config, "workerinput", None)
+    return None if workerinput is None else str(workerinput.get("workerid", "gw?"))
 
 
 def _is_controller(config: pytest.Config) -> bool:
-    return _worker() is None and getattr(config.option, "dist", "no") != "no"
+    return xdist_worker(config) is None and getattr(config.option, "dist", "no") != "no"
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -78,17 +85,19 @@ def pytest_configure(config: pytest.Config) -> None:
     """Start the flight record (and the watcher, or lift xdist's restart limit)."""
     state: dict[str, Any] = {"guard": FloatStateGuard()}
     config.stash[_STATE] = state
-    directory = os.environ.get(FLIGHT_DIR_ENV)
+    worker = xdist_worker(config)
+    directory = os.environ.get(FLIGHT_DIR_ENV) if worker is not None else None
     if directory is None or not os.path.isdir(directory):
-        # The workers inherit the variable: they start after configuration.
+        # Each controller or lone process has its own (a pytest run inside a worker must
+        # not share its parent's); its workers inherit the variable, set before they start.
         directory = tempfile.mkdtemp(prefix="rnn-conformance-flight-")
+        state["created"] = (directory, os.environ.get(FLIGHT_DIR_ENV))
         os.environ[FLIGHT_DIR_ENV] = directory
-        state["created"] = directory
     state["directory"] = directory
-    recorder = FlightRecorder(record_path(directory, _worker()))
+    recorder = FlightRecorder(record_path(directory, worker))
     state["recorder"] = recorder
     OBSERVERS.extend([recorder, state["guard"]])
-    if _worker() is None:
+    if worker is None:
         state["watcher"] = start_watcher(recorder.path)
         in_main_thread = threading.current_thread() is threading.main_thread()
         if in_main_thread and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
@@ -112,8 +121,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if "sigterm" in state:
         signal.signal(signal.SIGTERM, state["sigterm"])
     if "created" in state:
-        shutil.rmtree(state["created"], ignore_errors=True)
-        os.environ.pop(FLIGHT_DIR_ENV, None)
+        directory, inherited = state["created"]
+        shutil.rmtree(directory, ignore_errors=True)
+        if inherited is None:
+            os.environ.pop(FLIGHT_DIR_ENV, None)
+        else:
+            os.environ[FLIGHT_DIR_ENV] = inherited
 
 
 def _device(item: pytest.Item) -> str | None:

@@ -277,6 +277,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\n{summary_line(info, results)}")
     out = write_reports(args.report_dir, info, results)
     print(f"reports: {out / 'report.json'}, {out / 'report.md'}")
+    scripts = [r.failure.repro for r in results if r.failure is not None and r.failure.repro]
+    if scripts:
+        print(
+            f"standalone reproductions ({len(scripts)}, torch only, to attach to a bug "
+            f"report): {out / 'repro'}/"
+        )
     return exit_code
 
 

@@ -41,6 +41,7 @@ from rnn_conformance.harness import Suite
 from rnn_conformance.options import OPTIONS, collect
 from rnn_conformance.preflight import PREFLIGHT_FAILED
 from rnn_conformance.preflight import problem as preflight_problem
+from rnn_conformance.run_guards import xdist_worker
 from rnn_conformance.session import RunFacts, UsageProblem, resolve
 from rnn_conformance.xfails import XfailEntry
 
@@ -126,7 +127,7 @@ def pytest_configure(config: pytest.Config) -> None:
     select_family(facts.family.name)
     declare_unsupported(rnn=facts.suite.unsupported, cell=facts.suite.cell_unsupported)
     config.stash[_FACTS] = facts
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
+    if xdist_worker(config) is None:
         _check_selection_expressions(config)
         # Once per run, before any worker starts: a target no property could build stops
         # the run here with one error, not with one identical failure per property.
