@@ -155,6 +155,7 @@ def test_the_script_reproduces_against_the_broken_class_and_passes_against_torch
     assert "repro_source" not in failure  # the script is a file, not a JSON string
     markdown = (out / "report.md").read_text()
     assert f"Standalone reproduction: repro/{case.script} (`python repro/{case.script}" in markdown
+    assert f"standalone reproductions (1, torch only, to attach to a bug report): {out}" in printed
 
     script = out / "repro" / case.script
     source = script.read_text()
