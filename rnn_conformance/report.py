@@ -392,6 +392,8 @@ def markdown_report(info: RunInfo, results: list[PropertyResult]) -> str:
 
 REPRO_DIR = "repro"
 """The subdirectory of the report's directory holding the standalone reproduction scripts."""
+# rnn_conformance.repro.templates.REPRO_MARK, not imported: that package imports torch, which
+# the runner must not load before pytest starts.
 _REPRO_MARK = "# Standalone reproduction of an rnn-conformance failure"
 
 
