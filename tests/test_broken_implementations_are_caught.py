@@ -13,6 +13,7 @@ from pathlib import Path
 import broken_catalogue
 import pytest
 from broken_catalogue import CATALOGUE, MODULES, NOT_CATALOGUED
+from ci_share import in_this_share
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +45,11 @@ def _assert_caught(result, message):
     assert "INTERNALERROR" not in result.stdout.str()
 
 
-@pytest.mark.parametrize("broken", CATALOGUE, ids=[entry.id for entry in CATALOGUE])
+@pytest.mark.parametrize(
+    "broken",
+    [pytest.param(entry, marks=in_this_share(i)) for i, entry in enumerate(CATALOGUE)],
+    ids=[entry.id for entry in CATALOGUE],
+)
 def test_broken_implementation_fails_its_property(pytester, monkeypatch, broken):
     result = _run_properties(
         pytester, monkeypatch, broken.option, broken.target, broken.keyword, *broken.family_options
