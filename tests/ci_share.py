@@ -6,7 +6,9 @@ The catalogue of broken implementations (tests/broken_catalogue.py) is the large
 the self-tests, one pytest process per entry, and what it checks, that a property catches
 a defect, is the same in both environments; so each entry runs in the environment its
 index picks. Both environments still run half of the catalogue on their own versions, and
-every entry runs once per CI run. Unset, as on a developer's machine, everything runs.
+every entry runs once per CI run. The compiled example's run (torch.compile of nn.RNN under
+the properties, the slowest self-test) depends on torch, pinned to the same 2.13.0 in both,
+and runs in one environment too. Unset, as on a developer's machine, everything runs.
 """
 
 import os
@@ -34,6 +36,6 @@ def in_this_share(position: int) -> pytest.MarkDecorator:
     runs = mine is None or position % mine[1] == mine[0]
     return pytest.mark.skipif(
         not runs,
-        reason=f"CI runs each catalogue entry in one of its two environments ({ENV}="
-        f"{os.environ.get(ENV, '')}): this one runs in the other (see tests/ci_share.py)",
+        reason=f"CI runs this self-test in one of its two environments ({ENV}="
+        f"{os.environ.get(ENV, '')}): it runs in the other (see tests/ci_share.py)",
     )

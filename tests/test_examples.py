@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from ci_share import in_this_share
 from torch import nn
 from torch._dynamo.utils import counters
 from torch.nn.utils.rnn import pack_sequence
@@ -390,6 +391,7 @@ def test_onnx_runtime_gru_mapping_bugs_are_caught(tmp_path, bug):
         assert worst > 1e-3, message
 
 
+@in_this_share(1)
 def test_compiled_example_passes(tmp_path):
     result = _runner(
         tmp_path,
