@@ -45,11 +45,7 @@ def problem(target: Target, cell_target: Target | None, devices: Sequence[str]) 
             try:
                 candidate.build_with(kwargs, device=device, dtype=torch.float32)
             except TargetContractError as exc:
-                how = (
-                    ""
-                    if candidate.takes_device_and_dtype
-                    else " (its constructor takes no device= or dtype=: built, then moved)"
-                )
+                how = "" if candidate.takes_device_and_dtype else f" ({candidate.construction})"
                 return (
                     f"preflight: the {role} target cannot be built in the default "
                     f"configuration{how}, so no property could run; fix this first:\n  {exc}"

@@ -185,9 +185,9 @@ def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any
     report.longrepr = message
     # The crash happened while the property ran: its call phase, for every report.
     report.when = "call"  # type: ignore[assignment]
-    ours = record is not None and record.get("property") == crashitem
-    device = record.get("device") if record is not None and ours else None
-    call = record.get("call") if record is not None and ours else None
+    # A record left by another property (the worker died between two) is not this one's.
+    ours = record if record is not None and record.get("property") == crashitem else {}
+    device, call = ours.get("device"), ours.get("call")
     details = {
         "message": message,
         "example": f"the call in progress: {call}\n(the crash ended Hypothesis' search, so "

@@ -90,16 +90,9 @@ class RunFacts:
 
 def _construction(target: Target, cell: Target | None) -> str:
     """How the targets are built: with ``device=``/``dtype=``, or built and then moved."""
-
-    def how(one: Target) -> str:
-        if one.takes_device_and_dtype:
-            return "with device= and dtype="
-        return "built on the default device and dtype, then moved with .to(device, dtype)"
-
-    text = how(target)
-    if cell is not None and how(cell) != text:
-        return f"{text}; cell: {how(cell)}"
-    return text
+    if cell is not None and cell.construction != target.construction:
+        return f"{target.construction}; cell: {cell.construction}"
+    return target.construction
 
 
 def _gaps(rnn: frozenset[str], cell: frozenset[str]) -> str:

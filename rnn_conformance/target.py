@@ -16,6 +16,7 @@ import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -89,23 +90,22 @@ class Target:
         """Construct the module for ``config`` on ``device`` in ``dtype``."""
         return self.build_with(config.constructor_kwargs(), device=device, dtype=dtype)
 
-    @property
+    @cached_property
     def takes_device_and_dtype(self) -> bool:
         """Whether the constructor accepts ``device=`` and ``dtype=`` (nn.RNN's does).
 
-        Read from its signature: a target without them (Opacus' ``DPLSTM``, say) is built
-        on the default device and dtype, then moved with ``.to(device, dtype)``.
+        Read from its signature once (every example builds a module): a target without
+        them (Opacus' ``DPLSTM``, say) is built on the default device and dtype, then
+        moved with ``.to(device, dtype)``.
         """
         return _accepts(self.factory, ("device", "dtype"))
 
-    def describe_construction(self) -> str:
-        """How the target is constructed, for the run's header and reports."""
+    @property
+    def construction(self) -> str:
+        """How the target is built, for the run's header, reports and the preflight."""
         if self.takes_device_and_dtype:
-            return f"{self.spec}(**arguments, device=..., dtype=...)"
-        return (
-            f"{self.spec}(**arguments).to(device, dtype): its constructor takes no "
-            "device= or dtype=, so it is built on the default device and dtype, then moved"
-        )
+            return "with device= and dtype="
+        return "built on the default device and dtype, then moved with .to(device, dtype)"
 
     def build_with(
         self, kwargs: Mapping[str, Any], *, device: str, dtype: torch.dtype

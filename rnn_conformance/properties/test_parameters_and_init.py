@@ -143,7 +143,7 @@ BAD_CONSTRUCTOR_PARAMS = [
 def _call(target, kwargs, device):
     """The construction as the target is built (see Target.build_with)."""
     shown = ", ".join(f"{name}={value!r}" for name, value in kwargs.items())
-    if getattr(target, "takes_device_and_dtype", True):
+    if target.takes_device_and_dtype:
         return f"{target.spec}({shown}, device={device!r}, dtype=torch.float32)"
     return f"{target.spec}({shown}).to({device!r}, torch.float32)"
 
