@@ -51,13 +51,15 @@ _HIDDEN_ARGUMENTS = ("suite",)
 def record_examples(test: Callable[..., Any]) -> None:
     """Make a Hypothesis test attach its arguments to any exception it raises (idempotent).
 
-    Also starts the log of constructions (:data:`rnn_conformance.repro.BUILDS`) that gives
-    a property without a Hypothesis record its standalone script.
+    In a run that writes standalone scripts (:func:`wants_repro_scripts`), also records
+    the target's calls of each example, and starts the log of constructions
+    (:data:`rnn_conformance.repro.BUILDS`) that gives a property without a Hypothesis
+    record its script.
     """
     from rnn_conformance.repro import BUILDS
     from rnn_conformance.target_calls import OBSERVERS
 
-    if BUILDS not in OBSERVERS:
+    if wants_repro_scripts() and BUILDS not in OBSERVERS:
         OBSERVERS.append(BUILDS)
     handle = getattr(test, "hypothesis", None)
     inner = getattr(handle, "inner_test", None)
@@ -99,9 +101,10 @@ def _call_recording(inner: Callable[..., Any], name: str, args: tuple, kwargs: d
         key: _RecordingData(value, drawn) if type(value).__name__ == "DataObject" else value
         for key, value in kwargs.items()
     }
-    recorder = CallRecorder()
+    # Copying every call costs time in every example: only a run that writes scripts does.
+    recorder = CallRecorder() if wants_repro_scripts() else None
     try:
-        with observing(recorder):
+        with observing(recorder) if recorder is not None else contextlib.nullcontext():
             return inner(*args, **passed)
     except BaseException as exc:
         shown = {
@@ -110,8 +113,9 @@ def _call_recording(inner: Callable[..., Any], name: str, args: tuple, kwargs: d
             if key not in _HIDDEN_ARGUMENTS
         }
         _attach(exc, _format_call(name, shown, drawn))
-        with contextlib.suppress(AttributeError, TypeError):
-            setattr(exc, _CALLS, _Record(name, recorder, dict(kwargs)))
+        if recorder is not None:
+            with contextlib.suppress(AttributeError, TypeError):
+                setattr(exc, _CALLS, _Record(name, recorder, dict(kwargs)))
         raise
 
 

@@ -42,19 +42,22 @@ class FloatStateGuard:
 
     def __init__(self) -> None:
         self._pending: dict[str, Any] = {}
-        self._last_call = ""
+        self._running: tuple[str, tuple[Any, ...], Any] | None = None
 
     def before_call(
         self, spec: str, built_with: Any, module: Any, args: tuple[Any, ...], kwargs: Any
     ) -> None:
-        """Remember the call, to name it if it turns flush-to-zero on."""
-        self._last_call = f"{spec}.forward({describe_values(args, kwargs)})"
+        """Remember the call, to name it if it turns flush-to-zero on (described only then)."""
+        self._running = (spec, args, kwargs)
 
     def after_call(self, spec: str, module: Any, result: Any) -> None:
         """Check the float state after the call; restore it and remember the culprit."""
+        running, self._running = self._running, None
         if flushes_subnormals():
             restore_gradual_underflow()
-            self._pending.setdefault("call", self._last_call)
+            if running is not None and "call" not in self._pending:
+                name, args, kwargs = running
+                self._pending["call"] = f"{name}.forward({describe_values(args, kwargs)})"
 
     def problem(self) -> str | None:
         """The failure message for the property that ran, if a call flushed; then forget it."""
