@@ -15,7 +15,7 @@ Properties declare what they need with ``@pytest.mark.rnn_requires("autograd", .
 The capabilities of :data:`DRAWN_CAPABILITIES` (a dtype, the input rank, ``bias=False``,
 a projection, a reverse direction) decide what is drawn instead: the strategies of
 :mod:`rnn_conformance.strategies` never draw a value the target lacks (they read the
-session's declarations, :func:`declared_unsupported`, when drawing), so the rest of each
+running subject's declarations, :mod:`rnn_conformance.drawing`, when drawing), so the rest of each
 property still runs, and a property with nothing left to draw skips naming the capability.
 
 A gap is not a bug: a known bug goes in the xfails file (``--rnn-xfails FILE``, see
@@ -32,18 +32,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 __all__ = [
     "ATTRIBUTE",
     "CAPABILITIES",
     "DRAWN_CAPABILITIES",
-    "USES",
     "CapabilityError",
-    "Uses",
-    "declare_unsupported",
     "declared_by_target",
-    "declared_unsupported",
     "parse_capabilities",
     "read_skips_file",
     "skip_reason",
@@ -82,14 +78,6 @@ are never drawn for a target declaring the capability they need (the reduced-pre
 dtypes ``float16`` and ``bfloat16`` likewise, though only their own property draws them).
 """
 
-Uses = Literal["rnn", "cell", "both"]
-"""Which targets a property calls: the RNN target, the cell target, or both."""
-
-USES: tuple[Uses, ...] = ("rnn", "cell", "both")
-
-_declared: dict[str, frozenset[str]] = {"rnn": frozenset(), "cell": frozenset()}
-
-
 class CapabilityError(ValueError):
     """An unknown capability name was declared."""
 
@@ -120,30 +108,6 @@ def declared_by_target(factory: Any) -> frozenset[str]:
     if isinstance(names, str):
         names = [names]
     return parse_capabilities(names, source=f"{ATTRIBUTE} on the target")
-
-
-def declare_unsupported(*, rnn: Iterable[str] = (), cell: Iterable[str] = ()) -> None:
-    """Record what the session's RNN and cell targets declared they lack.
-
-    The suite's pytest sessions call this once, next to selecting the family; the
-    strategies read it when drawing (:func:`declared_unsupported`). Outside such a
-    session nothing is declared, so nothing is gated.
-    """
-    _declared["rnn"] = parse_capabilities(rnn, source="the RNN target's declarations")
-    _declared["cell"] = parse_capabilities(cell, source="the cell target's declarations")
-
-
-def declared_unsupported(uses: Uses = "rnn") -> frozenset[str]:
-    """The capabilities the session's targets that ``uses`` names declared unsupported.
-
-    ``"rnn"`` the RNN target's, ``"cell"`` the cell target's, ``"both"`` either's: a
-    property calling both targets may draw only what both support.
-    """
-    if uses == "both":
-        return _declared["rnn"] | _declared["cell"]
-    if uses not in _declared:
-        raise ValueError(f"uses={uses!r} must be one of {list(USES)}")
-    return _declared[uses]
 
 
 def read_skips_file(path: str | Path) -> list[str]:

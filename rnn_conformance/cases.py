@@ -76,11 +76,8 @@ class RNNCase:
     def label(self) -> str:
         """A coarse class of this case for ``hypothesis.event`` coverage statistics."""
         c = self.config
-        kind = [c.nonlinearity] if "nonlinearity" in c.family.options else [c.family.name]
-        if c.proj_size:
-            kind.append(f"proj_size={c.proj_size}")
         parts = [
-            *kind,
+            *c.family.labels(c),
             "bidirectional" if c.bidirectional else "unidirectional",
             f"layers={c.num_layers}",
             "batch_first" if c.batch_first else "seq_first",

@@ -1,33 +1,45 @@
 """The configuration of one recurrent module and the facts that follow from it.
 
 An :class:`RNNConfig` is what the config strategy draws and what every property receives.
-It names the family (``rnn``, see :mod:`rnn_conformance.families`) and the constructor
-arguments, and knows the parameter names in registration order and the shapes of
-``output`` and of each part of ``h_n`` for any input.
+It holds the :class:`~rnn_conformance.families.Family` itself, the constructor arguments
+every family shares, and the family's own arguments as data the family declares
+(:attr:`Family.options <rnn_conformance.families.Family.options>`). It is the one place
+shapes come from: the parameter names in registration order and the shapes of ``input``,
+``output`` and each part of ``h_n``, derived from the family's state sizes and
+per-direction parameters.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
-from rnn_conformance.families import Family, family_named
+from rnn_conformance.families import FAMILIES, Family, family_named
 from rnn_conformance.parameters import parameter_name
 
-__all__ = [
-    "Nonlinearity",
-    "RNNConfig",
-]
+__all__ = ["SHARED_ARGUMENTS", "RNNConfig"]
 
-Nonlinearity = Literal["tanh", "relu"]
+SHARED_ARGUMENTS = (
+    "input_size",
+    "hidden_size",
+    "num_layers",
+    "bias",
+    "batch_first",
+    "dropout",
+    "bidirectional",
+)
+"""The constructor arguments of every family, in nn.RNNBase's order."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class RNNConfig:
     """Constructor arguments of one recurrent module, frozen and hashable.
 
-    ``nonlinearity`` is nn.RNN's own argument and ``proj_size`` nn.LSTM's; a family that
-    does not take one requires its default. Invalid family arguments raise ``ValueError``.
+    ``family`` is a :class:`~rnn_conformance.families.Family` or its registered name
+    (nn.RNN's by default); any other keyword is one of the family's own arguments
+    (``nonlinearity`` for nn.RNN, ``proj_size`` for nn.LSTM), which default to the
+    family's defaults. An argument the family does not take, or a bad value, raises
+    ``ValueError``.
 
     Example:
         >>> cfg = RNNConfig(input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
@@ -39,38 +51,71 @@ class RNNConfig:
         (4, 7, 4)
         >>> cfg.parameter_names()[:4]
         ['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0']
+        >>> RNNConfig(3, 5, family="lstm", proj_size=2).state_sizes
+        (2, 5)
 
     """
 
     input_size: int
     hidden_size: int
-    num_layers: int = 1
-    nonlinearity: Nonlinearity = "tanh"
-    bias: bool = True
-    batch_first: bool = False
-    dropout: float = 0.0
-    bidirectional: bool = False
-    proj_size: int = 0
-    family_name: str = "rnn"
+    num_layers: int
+    bias: bool
+    batch_first: bool
+    dropout: float
+    bidirectional: bool
+    family: Family
+    options: tuple[tuple[str, Any], ...]
+    """The family's own arguments, every one of them, in the family's order."""
 
-    def __post_init__(self) -> None:
-        self.family.check(self)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        family: str | Family = "rnn",
+        **options: Any,
+    ) -> None:
+        kind = family_named(family)
+        kind.check_options(options)
+        values = {**kind.options, **options}
+        shared = dict(
+            input_size=input_size,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bias=bias,
+            batch_first=batch_first,
+            dropout=dropout,
+            bidirectional=bidirectional,
+            family=kind,
+            options=tuple((name, values[name]) for name in kind.options),
+        )
+        for name, value in shared.items():
+            object.__setattr__(self, name, value)
+        kind.check(self)
 
     def __repr__(self) -> str:
-        # Evaluable and short: a family's unused arguments (at their defaults) are left out.
-        shown = [
-            f"{name}={value!r}"
-            for name, value in self.constructor_kwargs().items()
-            if name in _FIELDS
-        ]
-        if self.family_name != "rnn":
-            shown.append(f"family_name={self.family_name!r}")
+        # Evaluable and short: arguments at their defaults are left out.
+        defaults = RNNConfig(1, 1, family=self.family)
+        shown = [f"{self.input_size}", f"{self.hidden_size}"]
+        for name in SHARED_ARGUMENTS[2:]:
+            if getattr(self, name) != getattr(defaults, name):
+                shown.append(f"{name}={getattr(self, name)!r}")
+        if self.family is not FAMILIES["rnn"]:
+            shown.append(f"family={self.family.name!r}")
+        shown += [f"{k}={v!r}" for k, v in self.options if v != self.family.options[k]]
         return f"RNNConfig({', '.join(shown)})"
 
-    @property
-    def family(self) -> Family:
-        """The recurrent family (:mod:`rnn_conformance.families`) this config belongs to."""
-        return family_named(self.family_name)
+    def option(self, name: str) -> Any:
+        """The value of the family's own argument ``name``; ``KeyError`` if it has none."""
+        for key, value in self.options:
+            if key == name:
+                return value
+        raise KeyError(f"{self.family.title} takes no {name} argument")
 
     @property
     def num_directions(self) -> int:
@@ -86,38 +131,61 @@ class RNNConfig:
         ['input_size', 'hidden_size', 'num_layers', 'nonlinearity', 'bias', 'batch_first',
          'dropout', 'bidirectional']
         """
-        family = self.family_kwargs()
-        kwargs: dict[str, Any] = {
-            "input_size": self.input_size,
-            "hidden_size": self.hidden_size,
-            "num_layers": self.num_layers,
-        }
-        if "nonlinearity" in family:
-            kwargs["nonlinearity"] = family.pop("nonlinearity")
-        kwargs.update(
-            bias=self.bias,
-            batch_first=self.batch_first,
-            dropout=self.dropout,
-            bidirectional=self.bidirectional,
-        )
-        return {**kwargs, **family}
+        kwargs: dict[str, Any] = {}
+        for name in SHARED_ARGUMENTS:
+            kwargs[name] = getattr(self, name)
+            if name == self.family.options_after:
+                kwargs.update(self.family_kwargs())
+        return kwargs
 
     def family_kwargs(self) -> dict[str, Any]:
         """The family's own constructor arguments (``nonlinearity`` for nn.RNN)."""
-        return self.family.family_kwargs(self)
+        return dict(self.options)
 
     def cell_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for the family's cell with this config's sizes."""
         return self.family.cell_kwargs(self)
+
+    def needed_capabilities(self) -> frozenset[str]:
+        """The capabilities this configuration needs: ``without_bias``, a reverse direction,
+        and whatever the family's own arguments need (nn.LSTM's ``projection``).
+
+        >>> sorted(RNNConfig(2, 3, bias=False, family="lstm", proj_size=1).needed_capabilities())
+        ['projection', 'without_bias']
+        """
+        shared = {"without_bias": not self.bias, "bidirectional": self.bidirectional}
+        needed = frozenset(name for name, needs in shared.items() if needs)
+        return needed | self.family.needed_capabilities(self)
 
     def describe(self) -> str:
         """One line naming every knob, for failure reports and ``event()`` labels."""
         kwargs = ", ".join(f"{k}={v!r}" for k, v in self.constructor_kwargs().items())
         return f"{self.family.title.removeprefix('nn.')}({kwargs})"
 
+    def label(self) -> str:
+        """A coarse class of the configuration for ``hypothesis.event`` statistics.
+
+        >>> RNNConfig(2, 3, bidirectional=True, bias=False).label()
+        'tanh, bidirectional, layers=1, no bias'
+        """
+        return ", ".join(
+            [
+                *self.family.labels(self),
+                "bidirectional" if self.bidirectional else "unidirectional",
+                f"layers={self.num_layers}",
+                "bias" if self.bias else "no bias",
+            ]
+        )
+
     def with_(self, **changes: Any) -> RNNConfig:
-        """A copy with fields replaced (``dataclasses.replace``), validated again."""
-        return replace(self, **changes)
+        """A copy with arguments replaced, validated again.
+
+        Another ``family`` starts from that family's defaults for its own arguments.
+        """
+        family = family_named(changes.pop("family", self.family))
+        shared = {name: changes.pop(name, getattr(self, name)) for name in SHARED_ARGUMENTS}
+        own = self.family_kwargs() if family is self.family else {}
+        return RNNConfig(**shared, family=family, **{**own, **changes})
 
     def layer_input_size(self, layer: int) -> int:
         """Feature size that layer ``layer`` consumes: input_size, then D * output size."""
@@ -141,9 +209,9 @@ class RNNConfig:
         """Map each parameter name to its shape, in registration order."""
         shapes: dict[str, tuple[int, ...]] = {}
         for layer in range(self.num_layers):
-            layer_shapes = self.family.direction_parameters(self, layer)
+            stems = self.family.direction_parameters(self, self.layer_input_size(layer))
             for direction in range(self.num_directions):
-                for stem, shape in layer_shapes.items():
+                for stem, shape in stems.items():
                     shapes[parameter_name(stem, layer=layer, direction=direction)] = shape
         return shapes
 
@@ -179,5 +247,3 @@ class RNNConfig:
         """:meth:`hidden_shape` of every state part."""
         return tuple(self.hidden_shape(batch_size, part) for part in range(len(self.state_sizes)))
 
-
-_FIELDS = {f.name for f in fields(RNNConfig)}

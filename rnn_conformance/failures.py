@@ -207,12 +207,15 @@ def wants_repro_scripts() -> bool:
     return os.environ.get(REPRO_SCRIPTS_ENV) == "1"
 
 
-def failure_details(exc: BaseException, *, scripts: bool = False) -> dict[str, str]:
+def failure_details(
+    exc: BaseException, *, scripts: bool = False, family: Any = None
+) -> dict[str, str]:
     """The message, minimal example and target frame of a failure (empty strings if none).
 
     With ``scripts``, also ``repro``, the source of a standalone reproduction script
     (:mod:`rnn_conformance.repro`), or ``repro_note``, why there is none. Making one runs
-    it twice in a subprocess, so only a run that writes them (the runner) asks.
+    it twice in a subprocess, so only a run that writes them (the runner) asks. ``family``
+    is the property's subject's, whose torch classes a constructor-error script runs.
     """
     leaf = leaf_exception(exc)
     message = str(leaf).strip()
@@ -224,14 +227,18 @@ def failure_details(exc: BaseException, *, scripts: bool = False) -> dict[str, s
         "example": getattr(leaf, _EXAMPLE, "") or getattr(exc, _EXAMPLE, ""),
         "raised_at": _user_frame(leaf) or "",
         **(
-            _reproduction(leaf, getattr(leaf, _CALLS, None) or getattr(exc, _CALLS, None), message)
+            _reproduction(
+                leaf, getattr(leaf, _CALLS, None) or getattr(exc, _CALLS, None), message, family
+            )
             if scripts
             else {}
         ),
     }
 
 
-def _reproduction(leaf: BaseException, record: Any, message: str) -> dict[str, str]:
+def _reproduction(
+    leaf: BaseException, record: Any, message: str, family: Any
+) -> dict[str, str]:
     """``repro`` (a script) or ``repro_note`` for a failure's record of calls."""
     if not isinstance(leaf, Exception):
         # A time limit or an interrupt: replaying the calls could hang again.
@@ -247,7 +254,7 @@ def _reproduction(leaf: BaseException, record: Any, message: str) -> dict[str, s
         node = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
         name = node.rpartition("::")[2].partition("[")[0] or "property"
         try:
-            made = build_reproduction(BUILDS.of_current_test(), name, message)
+            made = build_reproduction(BUILDS.of_current_test(), name, message, family)
         except Exception as exc:
             return {"repro": "", "repro_note": f"no standalone script: {type(exc).__name__}: {exc}"}
         return {"repro": made.source, "repro_note": made.note}

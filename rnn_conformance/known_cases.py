@@ -1,17 +1,19 @@
 """Hand-picked cases checked on every run: published tutorial numbers and bug shapes.
 
-:data:`KNOWN_CASES` names each one; ``test_known_cases_match_reference`` runs each as its
-own test (its id is the name), apart from the generated property so that Hypothesis
-still shrinks a generated failure to a minimal case instead of stopping at a pinned one.
-
-The tutorial cases use the 2x2 weights that ``torch.manual_seed(19)`` gives
-``nn.RNN(2, 2, ...)`` (printed to four decimals in a widely read tutorial on stacked and
-bidirectional RNNs) and its first 4-point input sequence, batch-first with N=1.
+:func:`known_cases` names each case of a family; ``test_known_cases_match_reference`` runs
+each as its own test (its id is the name), apart from the generated property so that
+Hypothesis still shrinks a generated failure to a minimal case instead of stopping at a
+pinned one. Every family gets the shapes of :data:`SHARED_SHAPES` (an empty batch, one
+step, 96 steps, 72 units, float64 unbatched, ...) in its default arguments, plus its own
+pinned cases (:attr:`Family.pinned_cases <rnn_conformance.families.Family.pinned_cases>`):
+nn.RNN's are a widely read tutorial's numbers, nn.LSTM's a projection.
 
 Example:
     >>> case = stacked_tutorial_case()
     >>> case.config.num_layers, case.input.shape
     (2, (1, 4, 2))
+    >>> list(known_cases(family_named("lstm")))[-1]
+    'projection_2_layers_bidirectional_hx'
 
 """
 
@@ -23,67 +25,61 @@ import numpy as np
 
 from rnn_conformance.cases import RNNCase
 from rnn_conformance.config import RNNConfig
+from rnn_conformance.families import Family, PinnedCase, family_named
+from rnn_conformance.families.elman import TUTORIAL_INPUT
 from rnn_conformance.layouts import pack_state
-from rnn_conformance.parameters import parameter_name
-from rnn_conformance.reference import Array
 from rnn_conformance.strategies import round_to_dtype
 
 __all__ = [
-    "KNOWN_CASES",
-    "known_cases",
+    "SHARED_SHAPES",
     "TUTORIAL_INPUT",
     "bidirectional_tutorial_case",
     "bidirectional_two_layer_batch_first_with_hx",
+    "known_cases",
+    "pinned_case",
     "seeded_case",
     "stacked_tutorial_case",
 ]
 
-_FIRST = {
-    "weight_ih": [[0.6627, -0.4245], [0.5373, 0.2294]],
-    "weight_hh": [[-0.4015, -0.5385], [-0.1956, -0.6835]],
-    "bias_ih": [0.4954, 0.6533],
-    "bias_hh": [-0.3565, -0.2904],
-}
-_SECOND = {
-    "weight_ih": [[-0.6701, -0.5811], [-0.0170, -0.5856]],
-    "weight_hh": [[0.1159, -0.6978], [0.3241, -0.0983]],
-    "bias_ih": [-0.3163, -0.2153],
-    "bias_hh": [0.0722, -0.3242],
-}
-TUTORIAL_INPUT = [[[1.0349, 0.9661], [0.8055, -0.9169], [-0.8251, -0.9499], [-0.8670, 0.9342]]]
-"""The tutorial's first sequence (N=1, L=4, F=2), to four decimals."""
+SHARED_SHAPES: tuple[PinnedCase, ...] = (
+    # The shape that most often breaks ports: D=2, 2 layers, batch_first, explicit hx.
+    # h_0 stays (D*layers, N, H) under batch_first; the reverse direction's state is at
+    # output[:, 0]; layer 1 consumes both directions of layer 0.
+    PinnedCase(
+        "bidirectional_2_layers_batch_first_hx",
+        {"input_size": 3, "hidden_size": 4, "num_layers": 2, "batch_first": True,
+         "bidirectional": True},
+        seq_len=5,
+        batch_size=3,
+    ),
+    PinnedCase(
+        "empty_batch",
+        {"input_size": 3, "hidden_size": 4, "num_layers": 2, "bidirectional": True},
+        seq_len=3,
+        batch_size=0,
+    ),
+    PinnedCase("one_step", {"input_size": 5, "hidden_size": 6, "num_layers": 2}, 1, 2),
+    # In the family's relu mode where it has one: unbounded states over many steps.
+    PinnedCase("long_sequence_96_steps", {"input_size": 4, "hidden_size": 8,
+                                          "batch_first": True}, 96, 3),
+    PinnedCase(
+        "wide_hidden_state_72",
+        {"input_size": 16, "hidden_size": 72, "num_layers": 2, "bidirectional": True},
+        seq_len=10,
+        batch_size=4,
+    ),
+    PinnedCase(
+        "float64_3_layers_unbatched",
+        {"input_size": 3, "hidden_size": 5, "num_layers": 3, "bias": False},
+        seq_len=7,
+        batch_size=None,
+        dtype="float64",
+    ),
+)
+"""The pinned shapes every family is checked on, in its default arguments."""
 
-
-def _params(second: dict[str, int], dtype: str) -> dict[str, Array]:
-    """The tutorial's weights: layer 0 forward, then the second set where ``second`` says."""
-    params = {
-        parameter_name(k, layer=0, direction=0): round_to_dtype(v, dtype) for k, v in _FIRST.items()
-    }
-    params.update(
-        {parameter_name(k, **second): round_to_dtype(v, dtype) for k, v in _SECOND.items()}
-    )
-    return params
-
-
-def stacked_tutorial_case(dtype: str = "float32") -> RNNCase:
-    """Two stacked layers, batch_first, no hx: the tutorial's ``rnn_stacked``."""
-    config = RNNConfig(2, 2, num_layers=2, batch_first=True)
-    params = _params({"layer": 1, "direction": 0}, dtype)
-    return RNNCase(config, dtype, 4, 1, round_to_dtype(TUTORIAL_INPUT, dtype), None, params)
-
-
-def bidirectional_tutorial_case(dtype: str = "float32") -> RNNCase:
-    """One bidirectional layer, batch_first, no hx: the tutorial's ``rnn_bidirect``."""
-    config = RNNConfig(2, 2, bidirectional=True, batch_first=True)
-    return RNNCase(
-        config,
-        dtype,
-        4,
-        1,
-        round_to_dtype(TUTORIAL_INPUT, dtype),
-        None,
-        _params({"layer": 0, "direction": 1}, dtype),
-    )
+_RELU_SHAPES = ("long_sequence_96_steps",)
+"""Shared shapes checked in the family's relu mode, where it has one."""
 
 
 def seeded_case(
@@ -117,83 +113,54 @@ def seeded_case(
     return RNNCase(config, dtype, seq_len, batch_size, x, hx, params)
 
 
-def bidirectional_two_layer_batch_first_with_hx(dtype: str = "float32") -> RNNCase:
-    """The shape that most often breaks ports: D=2, 2 layers, batch_first, explicit hx.
+def pinned_case(family: Family, pinned: PinnedCase, options: dict | None = None) -> RNNCase:
+    """The case ``pinned`` describes, in ``family`` (with its own ``options`` if given).
 
-    h_0 stays (D*layers, N, H) under batch_first; the reverse direction's state is at
-    output[:, 0]; layer 1 consumes both directions of layer 0.
+    Its own weights and input when it has them, else seeded by the family's name.
     """
-    config = RNNConfig(3, 4, num_layers=2, batch_first=True, bidirectional=True)
-    return seeded_case(config, seq_len=5, batch_size=3, dtype=dtype, seed=2)
+    config = RNNConfig(**pinned.config, family=family, **(options or {}))
+    if pinned.weights is None:
+        return seeded_case(
+            config,
+            seq_len=pinned.seq_len,
+            batch_size=pinned.batch_size,
+            dtype=pinned.dtype,
+            with_hx=pinned.with_hx,
+            seed=sum(map(ord, family.name)),
+        )
+    params = {name: round_to_dtype(v, pinned.dtype) for name, v in pinned.weights.items()}
+    x = round_to_dtype(pinned.input, pinned.dtype)
+    return RNNCase(config, pinned.dtype, pinned.seq_len, pinned.batch_size, x, None, params)
 
 
-KNOWN_CASES: dict[str, Callable[[], RNNCase]] = {
-    "tutorial_stacked": stacked_tutorial_case,
-    "tutorial_bidirectional": bidirectional_tutorial_case,
-    "bidirectional_2_layers_batch_first_hx": bidirectional_two_layer_batch_first_with_hx,
-    "empty_batch": lambda: seeded_case(
-        RNNConfig(3, 4, num_layers=2, bidirectional=True), seq_len=3, batch_size=0
-    ),
-    "one_step": lambda: seeded_case(RNNConfig(5, 6, num_layers=2), seq_len=1, batch_size=2),
-    "long_sequence_96_steps": lambda: seeded_case(
-        RNNConfig(4, 8, nonlinearity="relu", batch_first=True), seq_len=96, batch_size=3
-    ),
-    "wide_hidden_state_72": lambda: seeded_case(
-        RNNConfig(16, 72, num_layers=2, bidirectional=True), seq_len=10, batch_size=4
-    ),
-    "float64_3_layers_unbatched": lambda: seeded_case(
-        RNNConfig(3, 5, num_layers=3, bias=False), seq_len=7, batch_size=None, dtype="float64"
-    ),
-}
-"""Every pinned nn.RNN case by name (a test id: no spaces), in the order they are checked.
+def known_cases(family: Family | str = "rnn") -> dict[str, Callable[[], RNNCase]]:
+    """The pinned cases of ``family``, by name (a test id: no spaces), in checking order.
 
->>> KNOWN_CASES["empty_batch"]().input.shape
-(3, 0, 3)
-"""
-
-_TUTORIAL = ("tutorial_stacked", "tutorial_bidirectional")
-"""Cases whose numbers are nn.RNN's own (the tutorial's weights): no other family has them."""
-
-_FAMILY_CASES: dict[str, dict[str, Callable[[], RNNCase]]] = {
-    "lstm": {
-        "projection_2_layers_bidirectional_hx": lambda: seeded_case(
-            RNNConfig(3, 6, num_layers=2, bidirectional=True, proj_size=2, family_name="lstm"),
-            seq_len=4,
-            batch_size=2,
-        ),
-    },
-}
-"""Pinned cases of a family's own knobs (nn.LSTM's projection); nn.GRU has none of its own,
-so its pinned cases are the shared shapes alone."""
-
-
-def known_cases(family: str = "rnn") -> dict[str, Callable[[], RNNCase]]:
-    """The pinned cases for ``family``: nn.RNN's, or the same shapes in that family plus its own.
-
-    The edge cases (empty batch, one step, 96 steps, 72 units, float64 unbatched) carry
-    over with the family's default arguments; the tutorial cases are nn.RNN's alone.
-
-    >>> list(known_cases("rnn")) == list(KNOWN_CASES)
-    True
+    >>> known_cases("gru")["empty_batch"]().input.shape
+    (3, 0, 3)
     """
-    if family == "rnn":
-        return dict(KNOWN_CASES)
+    kind = family_named(family)
+    cases: dict[str, Callable[[], RNNCase]] = {}
+    for pinned in (*kind.pinned_cases, *SHARED_SHAPES):
+        relu = kind.relu_options if pinned.name in _RELU_SHAPES else None
+        cases[pinned.name] = _maker(kind, pinned, dict(relu or {}))
+    return cases
 
-    def moved(make: Callable[[], RNNCase]) -> Callable[[], RNNCase]:
-        def case() -> RNNCase:
-            rnn = make()
-            config = rnn.config.with_(family_name=family, nonlinearity="tanh")
-            seed = sum(map(ord, family))
-            return seeded_case(
-                config,
-                seq_len=rnn.seq_len,
-                batch_size=rnn.batch_size,
-                dtype=rnn.dtype,
-                seed=seed,
-                with_hx=rnn.hx is not None,
-            )
 
-        return case
+def _maker(family: Family, pinned: PinnedCase, options: dict) -> Callable[[], RNNCase]:
+    return lambda: pinned_case(family, pinned, options)
 
-    shared = {name: moved(make) for name, make in KNOWN_CASES.items() if name not in _TUTORIAL}
-    return {**shared, **_FAMILY_CASES.get(family, {})}
+
+def stacked_tutorial_case() -> RNNCase:
+    """Two stacked layers, batch_first, no hx: the tutorial's ``rnn_stacked``."""
+    return known_cases("rnn")["tutorial_stacked"]()
+
+
+def bidirectional_tutorial_case() -> RNNCase:
+    """One bidirectional layer, batch_first, no hx: the tutorial's ``rnn_bidirect``."""
+    return known_cases("rnn")["tutorial_bidirectional"]()
+
+
+def bidirectional_two_layer_batch_first_with_hx() -> RNNCase:
+    """The shape that most often breaks ports, in nn.RNN: D=2, 2 layers, batch_first, hx."""
+    return known_cases("rnn")["bidirectional_2_layers_batch_first_hx"]()

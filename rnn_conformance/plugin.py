@@ -5,8 +5,8 @@ an environment where the package is installed. There it only adds options, all p
 ``--rnn-`` so that they cannot collide with another project's; it imports no torch,
 registers no Hypothesis profile and prints nothing. Only when the session's arguments
 reach the properties (a path to them or above them, or ``--pyargs
-rnn_conformance.properties``) does it register :mod:`rnn_conformance.session_hooks`: the
-profiles, target resolution, header, time limit and gating::
+rnn_conformance.properties``) does it register the session's hooks
+(:mod:`rnn_conformance.hooks`): the profiles, subjects, header, time limit and gating::
 
     pytest --pyargs rnn_conformance.properties --rnn-impl mypkg.rnn:MyRNN --rnn-device cuda
 
@@ -16,19 +16,18 @@ declared in :mod:`rnn_conformance.options`.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 
+from rnn_conformance.constants import PROPERTIES_DIR
+from rnn_conformance.hooks import HOOK_MODULES
 from rnn_conformance.options import OPTIONS
 
-__all__ = ["RUN_GUARDS", "SESSION_HOOKS", "register_session_hooks", "runs_the_properties"]
-
-PROPERTIES_DIR = Path(__file__).resolve().parent / "properties"
-SESSION_HOOKS = "rnn_conformance.session_hooks"
-RUN_GUARDS = "rnn_conformance.run_guards"
+__all__ = ["register_session_hooks", "runs_the_properties"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,16 +72,14 @@ def runs_the_properties(config: pytest.Config) -> bool:
 
 
 def register_session_hooks(config: pytest.Config) -> None:
-    """Register :mod:`rnn_conformance.session_hooks` and its run guards once for this session.
+    """Register the session's hooks (:mod:`rnn_conformance.hooks`) once for this session.
 
-    The guards (:mod:`rnn_conformance.run_guards`) survive crashing targets and SIGTERM.
+    The run guards (:mod:`rnn_conformance.run_guards`) among them survive crashing
+    targets and SIGTERM.
     """
-    if not config.pluginmanager.has_plugin(SESSION_HOOKS):
-        import rnn_conformance.run_guards as guards
-        import rnn_conformance.session_hooks as hooks
-
-        config.pluginmanager.register(hooks, SESSION_HOOKS)
-        config.pluginmanager.register(guards, RUN_GUARDS)
+    for name in HOOK_MODULES:
+        if not config.pluginmanager.has_plugin(name):
+            config.pluginmanager.register(importlib.import_module(name), name)
 
 
 @pytest.hookimpl(tryfirst=True)

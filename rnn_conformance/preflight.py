@@ -6,7 +6,7 @@ property with the same exception: 65 failures and thousands of lines of log that
 thing. So the session first builds the family's default configuration, module and cell,
 on every selected device, in float32. If that fails, the run stops before the properties
 with one error naming the call and the exception, and the exit code
-:data:`PREFLIGHT_FAILED`, distinct from pytest's own. Only construction is checked here: a
+:data:`~rnn_conformance.constants.PREFLIGHT_FAILED`, distinct from pytest's own. Only construction is checked here: a
 target that builds but fails its calls is the properties' business, one verdict each.
 
 >>> from rnn_conformance.families import family_named
@@ -23,15 +23,12 @@ import torch
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.target import Target, TargetContractError
 
-__all__ = ["PREFLIGHT_FAILED", "default_config", "problem"]
-
-PREFLIGHT_FAILED = 6
-"""The exit code of a run stopped by the preflight (pytest's own codes are 0 to 5)."""
+__all__ = ["default_config", "problem"]
 
 
 def default_config(target: Target) -> RNNConfig:
     """The configuration the preflight builds: small sizes, every other argument nn's default."""
-    return RNNConfig(input_size=3, hidden_size=4, family_name=target.family.name)
+    return RNNConfig(input_size=3, hidden_size=4, family=target.family)
 
 
 def problem(target: Target, cell_target: Target | None, devices: Sequence[str]) -> str | None:

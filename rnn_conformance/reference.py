@@ -33,7 +33,7 @@ import numpy as np
 
 from rnn_conformance.arithmetic import EXACT, Arithmetic, Array
 from rnn_conformance.config import RNNConfig
-from rnn_conformance.families import family_named
+from rnn_conformance.families import Family, family_named
 from rnn_conformance.layouts import from_time_major, pack_state, state_parts, to_time_major
 from rnn_conformance.parameters import direction_suffix, parse_parameter_name
 
@@ -61,7 +61,9 @@ def as_float64(value: Any) -> Array:
     return np.asarray(value, dtype=np.float64)
 
 
-def infer_config(params: Mapping[str, Any], *, family: str = "rnn", **options: Any) -> RNNConfig:
+def infer_config(
+    params: Mapping[str, Any], *, family: str | Family = "rnn", **options: Any
+) -> RNNConfig:
     """The configuration a parameter mapping describes: sizes, layers, bias, directions.
 
     ``options`` are the arguments names cannot tell (``nonlinearity``, ``batch_first``).
@@ -95,7 +97,7 @@ def infer_config(params: Mapping[str, Any], *, family: str = "rnn", **options: A
         num_layers=1 + max(layer for _, layer, _ in seen),
         bias=any(stem.startswith("bias") for stem, _, _ in seen),
         bidirectional=any(direction for _, _, direction in seen),
-        family_name=family,
+        family=kind,
         **{**kind.options_from_parameters(shapes), **options},
     )
     expected = config.parameter_shapes()
@@ -274,7 +276,7 @@ def forward_trace(
     weights = {name: as_float64(value) for name, value in params.items()}
     expected = config.parameter_shapes()
     if {name: w.shape for name, w in weights.items()} != expected:
-        infer_config(weights, family=config.family_name)  # names the culprit
+        infer_config(weights, family=config.family)  # names the culprit
         raise ValueError(
             f"parameters {sorted(weights)} do not match {config.describe()}: expected {expected}"
         )

@@ -2,7 +2,7 @@
 
 :class:`ReportCollector` is a pytest plugin object: it records every property's verdict
 per device (xdist workers' reports included) from the structured facts the suite's hooks
-attach to each report (:mod:`rnn_conformance.session_hooks`): for a failure its message,
+attach to each report (:mod:`rnn_conformance.hooks`): for a failure its message,
 the minimal example, the frame of the target where it raised, the ``@reproduce_failure``
 decorator when Hypothesis offered one, and a command that reruns exactly that property.
 A known failure of the xfails file (:mod:`rnn_conformance.xfails`) that failed is its own

@@ -12,16 +12,19 @@ console and both report files print it.
 
 >>> from rnn_conformance.options import collect
 >>> facts = resolve(collect({}, style="runner", environ={}))
->>> facts.describe()["family"], facts.describe()["target"]
-('rnn (nn.RNN)', 'torch.nn:RNN (cell torch.nn:RNNCell)')
+>>> facts.describe()["subjects"]
+'rnn-cpu: torch.nn:RNN (cell torch.nn:RNNCell)'
+>>> [subject.id for subject in resolve(collect({"family": "all"}, style="runner", environ={})).subjects]
+['rnn-cpu', 'lstm-cpu', 'gru-cpu']
 """
 
 from __future__ import annotations
 
 import platform
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from importlib import metadata
+from typing import Any
 
 from rnn_conformance.capabilities import (
     CapabilityError,
@@ -29,15 +32,16 @@ from rnn_conformance.capabilities import (
     parse_capabilities,
     read_skips_file,
 )
+from rnn_conformance.constants import ALL_FAMILIES
 from rnn_conformance.devices import DeviceUnavailableError, TF32Policy, parse_devices
-from rnn_conformance.families import Family, family_named, family_of_torch_class
-from rnn_conformance.harness import Suite
+from rnn_conformance.families import FAMILIES, Family, family_named
+from rnn_conformance.harness import Subject
 from rnn_conformance.options import OPTIONS, Setting
 from rnn_conformance.target import Target, TargetSpecError
 from rnn_conformance.target import resolve as resolve_spec
 from rnn_conformance.xfails import XfailEntry, XfailsFileError, read_xfails_file
 
-__all__ = ["RunFacts", "UsageProblem", "resolve", "versions"]
+__all__ = ["RunFacts", "UsageProblem", "family_of_torch_class", "resolve", "versions"]
 
 ACTIVATION_ERROR_ATTRIBUTE = "rnn_conformance_activation_error"
 
@@ -48,9 +52,9 @@ class UsageProblem(ValueError):
 
 @dataclass(frozen=True)
 class RunFacts:
-    """A resolved run: the suite, devices, skips, known failures and time limit."""
+    """A resolved run: its subjects, devices, skips, known failures and time limit."""
 
-    suite: Suite
+    subjects: tuple[Subject, ...]
     devices: list[str]
     skips: list[str]
     skips_file: str | None
@@ -60,23 +64,38 @@ class RunFacts:
     xfails_file: str | None = None
 
     @property
-    def family(self) -> Family:
-        """The recurrent family checked (the suite's)."""
-        return self.suite.family
+    def families(self) -> list[Family]:
+        """The recurrent families checked, in the order given."""
+        return list({subject.family.name: subject.family for subject in self.subjects}.values())
+
+    @property
+    def tf32(self) -> TF32Policy:
+        """The run's TF32 policy (every subject's)."""
+        return self.subjects[0].tf32
+
+    def subjects_on(self, device: str) -> list[Subject]:
+        """The subjects on ``device``: one per family and target, in order."""
+        return [subject for subject in self.subjects if subject.device == device]
 
     def describe(self, *, profile: str | None = None, seed: int | None = None) -> dict[str, str]:
         """The run's facts as ordered ``name: text`` pairs, for headers and reports."""
-        suite = self.suite
-        cell = suite.cell_target.spec if suite.cell_target is not None else "none"
+        first = self.subjects_on(self.devices[0])
         facts = {
-            "family": f"{self.family.name} ({self.family.title})",
-            "target": f"{suite.target.spec} (cell {cell})",
-            "construction": _construction(suite.target, suite.cell_target),
+            "families": ", ".join(f"{f.name} ({f.title})" for f in self.families),
+            "subjects": "; ".join(
+                f"{s.name}-{'|'.join(self.devices)}: {s.target.spec} (cell {s.cell_target.spec})"
+                if len(self.devices) > 1
+                else f"{s.id}: {s.target.spec} (cell {s.cell_target.spec})"
+                for s in first
+            ),
+            "construction": _per_subject(first, lambda s: _construction(s.target, s.cell_target)),
             "devices": ", ".join(self.devices),
-            "TF32": suite.tf32.describe(),
-            "unsupported capabilities": _gaps(suite.unsupported, suite.cell_unsupported),
-            "declared activation error": _accuracy(
-                suite.activation_error, suite.cell_activation_error
+            "TF32": self.tf32.describe(),
+            "unsupported capabilities": _per_subject(
+                first, lambda s: _gaps(s.unsupported, s.cell_unsupported)
+            ),
+            "declared activation error": _per_subject(
+                first, lambda s: _accuracy(s.activation_error, s.cell_activation_error)
             ),
             "skips file": self.skips_file or "none",
             "xfails file": _xfails(self.xfails_file, self.xfails),
@@ -86,6 +105,14 @@ class RunFacts:
             facts["Hypothesis profile"] = profile + (f", seed {seed}" if seed is not None else "")
         facts["versions"] = ", ".join(f"{k} {v}" for k, v in versions().items())
         return facts
+
+
+def _per_subject(subjects: list[Subject], text: Callable[[Subject], str]) -> str:
+    """One text when every subject has the same, else ``name: text`` for each."""
+    texts = [text(subject) for subject in subjects]
+    if len(set(texts)) == 1:
+        return texts[0]
+    return "; ".join(f"{s.name}: {t}" for s, t in zip(subjects, texts, strict=True))
 
 
 def _construction(target: Target, cell: Target | None) -> str:
@@ -128,14 +155,19 @@ def versions() -> dict[str, str]:
     return found
 
 
-def _family(setting: Setting) -> Family:
-    try:
-        return family_named(str(setting.value))
-    except ValueError as exc:
-        every = ""
-        if setting.value == "all":  # the runner's, which starts one session per family
-            every = "; a pytest session checks one family (rnn-conformance --family all runs each)"
-        raise UsageProblem(f"{setting.source}: {exc}{every}") from None
+def _families(setting: Setting) -> list[Family]:
+    """``--rnn-family``: a name, a comma list, or ``all``, in the order given."""
+    names = [part.strip() for part in str(setting.value).split(",") if part.strip()]
+    if not names:
+        raise UsageProblem(f"{setting.source}: no family given; known: {', '.join(FAMILIES)}")
+    families: list[Family] = []
+    for name in names:
+        try:
+            chosen = list(FAMILIES.values()) if name == ALL_FAMILIES else [family_named(name)]
+        except ValueError as exc:
+            raise UsageProblem(f"{setting.source}: {exc} (or {ALL_FAMILIES})") from None
+        families += [family for family in chosen if family not in families]
+    return families
 
 
 def _spelled(settings: Mapping[str, Setting], key: str) -> str:
@@ -152,6 +184,27 @@ def _target(setting: Setting, family: Family, default: str) -> Target:
         return Target.from_spec(spec, family)
     except TargetSpecError as exc:
         raise UsageProblem(f"{setting.source}: {exc}") from None
+
+
+def family_of_torch_class(factory: Any) -> tuple[Family, str] | None:
+    """The family whose torch module or cell class ``factory`` is or subclasses, if any.
+
+    Returns the family and which class matched (``"module"`` or ``"cell"``), so that a
+    target of the wrong family is a usage error naming the right ``--rnn-family``.
+
+    >>> import torch
+    >>> family_of_torch_class(torch.nn.RNNCell)
+    (<family rnn: nn.RNN>, 'cell')
+    >>> family_of_torch_class(print) is None
+    True
+    """
+    if not isinstance(factory, type):
+        return None
+    for family in FAMILIES.values():
+        for role, spec in (("module", family.module_target), ("cell", family.cell_target)):
+            if issubclass(factory, resolve_spec(spec)):
+                return family, role
+    return None
 
 
 _ROLES = {"module": ("impl", "module_target"), "cell": ("cell_impl", "cell_target")}
@@ -206,13 +259,38 @@ def _activation_error(target: Target, setting: Setting) -> float:
     return units
 
 
-def resolve(settings: Mapping[str, Setting]) -> RunFacts:
-    """Resolve :func:`rnn_conformance.options.collect`'s settings; raise :class:`UsageProblem`."""
-    family = _family(settings["family"])
+def _declared(target: Target, gaps: Setting, accuracy: Setting) -> Target:
+    """The target with its declarations: its own attributes and the options' additions."""
+    return replace(
+        target,
+        unsupported=_capabilities(target, gaps),
+        activation_error=_activation_error(target, accuracy),
+    )
+
+
+def _targets(settings: Mapping[str, Setting], family: Family) -> tuple[Target, Target]:
     target = _target(settings["impl"], family, family.module_target)
     cell_target = _target(settings["cell_impl"], family, family.cell_target)
     _check_family(target, "module", family, settings)
     _check_family(cell_target, "cell", family, settings)
+    return (
+        _declared(target, settings["unsupported"], settings["activation_error"]),
+        _declared(cell_target, settings["cell_unsupported"], settings["cell_activation_error"]),
+    )
+
+
+def resolve(settings: Mapping[str, Setting]) -> RunFacts:
+    """Resolve :func:`rnn_conformance.options.collect`'s settings; raise :class:`UsageProblem`."""
+    families = _families(settings["family"])
+    if len(families) > 1:
+        for key in ("impl", "cell_impl"):
+            if settings[key].value is not None:
+                raise UsageProblem(
+                    f"{settings[key].source}: a target belongs to one family, but "
+                    f"{settings['family'].source} selects {', '.join(f.name for f in families)}; "
+                    "name its family alone"
+                )
+    targets = [(family, *_targets(settings, family)) for family in families]
     skips_setting = settings["skips"]
     skips: list[str] = []
     if skips_setting.value is not None:
@@ -241,18 +319,14 @@ def resolve(settings: Mapping[str, Setting]) -> RunFacts:
         raise UsageProblem(f"{timeout.source}: expected seconds, got {timeout.value!r}") from None
     if not seconds >= 0:
         raise UsageProblem(f"{timeout.source}: must be >= 0 seconds (0 disables), got {seconds:g}")
-    suite = Suite(
-        target=target,
-        tf32=TF32Policy(allowed=bool(settings["allow_tf32"].value)),
-        cell_target=cell_target,
-        unsupported=_capabilities(target, settings["unsupported"]),
-        activation_error=_activation_error(target, settings["activation_error"]),
-        cell_unsupported=_capabilities(cell_target, settings["cell_unsupported"]),
-        cell_activation_error=_activation_error(cell_target, settings["cell_activation_error"]),
-        family=family,
+    tf32 = TF32Policy(allowed=bool(settings["allow_tf32"].value))
+    subjects = tuple(
+        Subject(family, target, cell_target, device, tf32)
+        for family, target, cell_target in targets
+        for device in devices
     )
     return RunFacts(
-        suite,
+        subjects,
         devices,
         skips,
         skips_setting.value,

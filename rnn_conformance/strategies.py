@@ -17,9 +17,11 @@ and never draw a value needing one of them: no float64 for ``float64``, no unbat
 input for ``unbatched``, no ``bias=False`` for ``without_bias``, no ``proj_size > 0`` for
 ``projection``, no ``bidirectional=True`` for ``bidirectional``. Nothing is filtered:
 the value is simply not among the choices. The default, ``unsupported=None``, is what the
-session's targets declared (:func:`~rnn_conformance.capabilities.declared_unsupported`;
-``uses`` says which: the RNN target's, the cell target's or both), looked up when drawing;
-outside the suite's pytest sessions nothing is declared, so nothing is gated. Where the
+running property's subject's targets declared
+(:func:`~rnn_conformance.drawing.current_unsupported`; ``uses`` says which: the RNN
+target's, the cell target's or both), looked up when drawing; outside the suite's
+properties nothing is declared, so nothing is gated. Likewise ``family=None`` draws the
+running subject's family (nn.RNN's outside the suite). Where the
 declarations leave nothing to draw (``rnn_configs(bidirectional=True)`` for a target
 without ``bidirectional``), drawing raises ``unittest.SkipTest`` naming the capability,
 which pytest and unittest report as a skip: a property is skipped, never passed vacuously.
@@ -48,12 +50,12 @@ from hypothesis.errors import InvalidArgument
 from hypothesis.extra import numpy as xnp
 
 from rnn_conformance.arithmetic import Array
-from rnn_conformance.capabilities import Uses, declared_unsupported, skip_reason
+from rnn_conformance.capabilities import skip_reason
 from rnn_conformance.cases import MEMORY_LAYOUTS, MemoryLayout, RNNCase
 from rnn_conformance.config import RNNConfig
+from rnn_conformance.drawing import Uses, current_family, current_unsupported
 from rnn_conformance.dtypes import FLOAT_DTYPES
-from rnn_conformance.families import family_named, selected_family
-from rnn_conformance.families.elman import NONLINEARITIES
+from rnn_conformance.families import Family, family_named
 from rnn_conformance.strategy_arguments import (
     check_bool as _check_bool,
 )
@@ -132,7 +134,7 @@ class _Gaps:
         self.uses = uses
 
     def __call__(self) -> frozenset[str]:
-        return declared_unsupported(self.uses) if self.given is None else self.given
+        return current_unsupported(self.uses) if self.given is None else self.given
 
 
 def _check_gaps(unsupported: object, uses: object) -> _Gaps:
@@ -350,42 +352,36 @@ def _configs(
     dropouts: st.SearchStrategy[float] | None,
     input_sizes: st.SearchStrategy[int],
     hidden_sizes: st.SearchStrategy[int],
-    nonlinearities: st.SearchStrategy[Any],
+    relu: bool | None,
     bias: bool | None,
     batch_first: bool | None,
     bidirectional: bool | None,
-    family: str | None,
+    family: Family | None,
     projections: bool,
     gaps: _Gaps,
 ) -> RNNConfig:
-    family = selected_family() if family is None else family
+    family = current_family() if family is None else family
     lacks = gaps()
+    if relu and family.relu_options is None:
+        _no_relu(family)
     num_layers = draw(layers)
     # nn.RNN warns about dropout on a single layer: there is no layer after it to drop to.
     dropout = draw(dropouts) if num_layers > 1 and dropouts is not None else 0.0
-    takes = family_named(family).options
     input_size, hidden_size = draw(input_sizes), draw(hidden_sizes)
-    return RNNConfig(
-        input_size=input_size,
-        hidden_size=hidden_size,
-        num_layers=num_layers,
-        nonlinearity=draw(nonlinearities) if "nonlinearity" in takes else "tanh",
+    shared = dict(
         bias=_draw_flag(draw, "bias", bias, lacks),
         batch_first=_draw_flag(draw, "batch_first", batch_first, lacks),
         dropout=dropout,
         bidirectional=_draw_flag(draw, "bidirectional", bidirectional, lacks),
-        # nn.LSTM's projection: none (what it shrinks to) or any size below hidden_size.
-        proj_size=draw(_projections(hidden_size))
-        if projections and "proj_size" in takes and "projection" not in lacks
-        else 0,
-        family_name=family,
     )
+    own = family.option_strategy(
+        hidden_size, unsupported=lacks, relu=relu, projections=projections
+    )
+    return RNNConfig(input_size, hidden_size, num_layers, family=family, **shared, **draw(own))
 
 
-def _projections(hidden_size: int) -> st.SearchStrategy[int]:
-    if hidden_size == 1:
-        return st.just(0)
-    return st.just(0) | st.integers(1, hidden_size - 1)
+def _no_relu(family: Family) -> NoReturn:
+    raise unittest.SkipTest(f"{family.title} has no relu mode: relu=True leaves nothing to draw")
 
 
 @_defines_strategy
@@ -397,12 +393,12 @@ def rnn_configs(
     max_hidden_size: int = 80,
     min_layers: int = 1,
     max_layers: int = 3,
-    nonlinearities: Sequence[str] = ("tanh", "relu"),
+    relu: bool | None = None,
     bias: bool | None = None,
     batch_first: bool | None = None,
     bidirectional: bool | None = None,
     dropouts: Sequence[float] = (0.0, 0.5),
-    family: str | None = None,
+    family: str | Family | None = None,
     projections: bool = True,
     unsupported: Collection[str] | None = None,
     uses: Uses = "rnn",
@@ -412,14 +408,17 @@ def rnn_configs(
     Sizes lie within their ``min_*``/``max_*`` bounds, mostly small (input <= 8, hidden
     <= 16, layers <= 2, or the minimum where that is larger) and sometimes reaching the
     maxima. ``bias``, ``batch_first`` and ``bidirectional`` are fixed when given and
-    drawn when ``None``. ``nonlinearity`` is drawn from ``nonlinearities``. Dropout is
-    drawn from ``dropouts`` only for ``num_layers > 1`` (nn.RNN warns otherwise), and is
-    0.0 when ``dropouts`` is empty. ``family`` names a family of
-    :mod:`rnn_conformance.families`; ``None`` is the session's (``--rnn-family``, nn.RNN
-    outside the suite's pytest sessions), looked up when drawing. A family that takes no
-    ``nonlinearity`` keeps its default, and one that takes ``proj_size`` (nn.LSTM) draws
-    it in ``[0, hidden_size)``, half the time 0, shrinking to 0 (always 0 with
-    ``projections=False``, for claims that hold only without a projection).
+    drawn when ``None``. Dropout is drawn from ``dropouts`` only for ``num_layers > 1``
+    (nn.RNN warns otherwise), and is 0.0 when ``dropouts`` is empty. ``family`` is a family
+    of :mod:`rnn_conformance.families` or its name; ``None`` is the running subject's
+    (nn.RNN's outside the suite's properties), looked up when drawing. The family draws its
+    own arguments (:meth:`~rnn_conformance.families.Family.option_strategy`): nn.RNN's
+    ``nonlinearity`` (tanh or relu), nn.LSTM's ``proj_size`` in ``[0, hidden_size)``, half
+    the time 0, shrinking to its default. ``relu=True`` draws only a family's relu mode
+    (nn.RNN's ``nonlinearity='relu'``; a family without one raises ``unittest.SkipTest``
+    when drawn), ``relu=False`` never, for claims that need a smooth recurrence;
+    ``projections=False`` never draws a projection of ``h``, for claims that hold only
+    without one.
 
     A declared gap (``unsupported``, ``uses``: see the module's docstring) is never
     drawn: ``bias`` stays True for ``without_bias``, ``proj_size`` 0 for ``projection``,
@@ -427,8 +426,8 @@ def rnn_configs(
     (``bidirectional=True`` for a target without it) raises ``unittest.SkipTest`` when
     drawn.
 
-    Shrinks towards the smallest config the arguments allow: the minimum sizes, the first
-    nonlinearity, bias on, sequence-first, unidirectional, the smallest dropout; with the
+    Shrinks towards the smallest config the arguments allow: the minimum sizes, the family's
+    default arguments (tanh), bias on, sequence-first, unidirectional, the smallest dropout; with the
     defaults, ``RNNConfig(1, 1)``.
 
     Combine with ``|`` rather than filter: the configs whose outputs are causal (one
@@ -457,15 +456,10 @@ def rnn_configs(
         typical=16,
     )
     layers = _sizes("min_layers", min_layers, "max_layers", max_layers, at_least=1, typical=2)
-    choices = _check_choices("nonlinearities", nonlinearities, NONLINEARITIES)
     try:
-        takes = family_named(family).options if family is not None else {"nonlinearity": 0}
-    except (TypeError, ValueError) as exc:
+        chosen = family_named(family) if family is not None else None
+    except ValueError as exc:
         raise InvalidArgument(f"family={family!r}: {exc}") from None
-    if "nonlinearity" not in takes and tuple(nonlinearities) != ("tanh", "relu"):
-        raise InvalidArgument(
-            f"nonlinearities={nonlinearities!r}: family {family!r} takes no nonlinearity"
-        )
     dropout_values = _check_numbers(
         "dropouts", dropouts, example=(0.0, 0.5), rule="in [0, 1]", valid=lambda p: 0 <= p <= 1
     )
@@ -474,11 +468,11 @@ def rnn_configs(
         dropouts=st.sampled_from(sorted(dropout_values)) if dropout_values else None,
         input_sizes=input_sizes,
         hidden_sizes=hidden_sizes,
-        nonlinearities=st.sampled_from(choices),
+        relu=_check_flag("relu", relu),
         bias=_check_flag("bias", bias),
         batch_first=_check_flag("batch_first", batch_first),
         bidirectional=_check_flag("bidirectional", bidirectional),
-        family=family,
+        family=chosen,
         projections=_check_bool("projections", projections),
         gaps=_check_gaps(unsupported, uses),
     )

@@ -1,6 +1,6 @@
 """The implementation under test: resolving ``module:attr`` and calling it by contract.
 
-The target contract, for the selected family (:mod:`rnn_conformance.families`): a
+The target contract, for its family (:mod:`rnn_conformance.families`): a
 callable with the family's torch module's constructor signature (for nn.RNN the keyword
 arguments ``input_size, hidden_size, num_layers, nonlinearity, bias, batch_first,
 dropout, bidirectional, device, dtype``; nn.LSTM takes ``proj_size`` instead of
@@ -25,12 +25,9 @@ from torch.nn.utils.rnn import PackedSequence
 
 from rnn_conformance.config import RNNConfig
 from rnn_conformance.families import FAMILIES, Family
-from rnn_conformance.options import DEFAULT_CELL_TARGET, DEFAULT_TARGET
 from rnn_conformance.target_calls import announce_build, describe_values, watch_module
 
 __all__ = [
-    "DEFAULT_CELL_TARGET",
-    "DEFAULT_TARGET",
     "Target",
     "TargetContractError",
     "TargetSpecError",
@@ -75,16 +72,27 @@ def resolve(spec: str) -> Callable[..., Any]:
 
 @dataclass(frozen=True)
 class Target:
-    """A resolved implementation under test and how to build and call it."""
+    """A resolved implementation under test, what it declared, and how to build and call it.
+
+    ``unsupported`` holds the capabilities it declared it lacks
+    (:mod:`rnn_conformance.capabilities`) and ``activation_error`` its declared tanh and
+    sigmoid accuracy in units of the dtype's unit roundoff
+    (:mod:`rnn_conformance.tolerances`): a target is judged by its own declarations.
+    """
 
     spec: str
     factory: Callable[..., Any]
     family: Family = FAMILIES["rnn"]
+    unsupported: frozenset[str] = frozenset()
+    activation_error: float = 0.0
 
     @classmethod
     def from_spec(cls, spec: str, family: Family = FAMILIES["rnn"]) -> Target:
         """Resolve ``spec``; raises :class:`TargetSpecError` with the reason."""
         return cls(spec, resolve(spec), family)
+
+    def __repr__(self) -> str:
+        return f"Target({self.spec!r})"
 
     def build(self, config: RNNConfig, *, device: str, dtype: torch.dtype) -> torch.nn.Module:
         """Construct the module for ``config`` on ``device`` in ``dtype``."""

@@ -1,8 +1,10 @@
 """The registry of recurrent families: the one place a new family plugs in.
 
 A family is one module in this package defining a :class:`~rnn_conformance.families.base.Family`
-(see there for what it provides), named in :data:`FAMILIES` below. The suite selects one
-with ``--rnn-family`` (``RNN_CONFORMANCE_FAMILY``, the runner's ``--family``).
+(see there for what it provides), named in :data:`FAMILIES` below. The registry is a leaf:
+it imports the families and nothing of the rest of the suite, which asks it by name. A
+session checks the families its subjects name (``--rnn-family``, a comma list or ``all``;
+the runner's ``--family``).
 
 >>> family_named("rnn").title
 'nn.RNN'
@@ -14,72 +16,30 @@ ValueError: unknown recurrent family 'xlstm'; known: rnn, lstm, gru
 
 from __future__ import annotations
 
-from typing import Any
-
-from rnn_conformance.families.base import Family, StepGradients
+from rnn_conformance.families.base import Family, PinnedCase, StepGradients
 from rnn_conformance.families.elman import ELMAN
 from rnn_conformance.families.gru import GRU
 from rnn_conformance.families.lstm import LSTM
 
 __all__ = [
-    "DEFAULT_FAMILY",
     "FAMILIES",
     "Family",
+    "PinnedCase",
     "StepGradients",
     "family_named",
-    "family_of_torch_class",
-    "select_family",
-    "selected_family",
 ]
 
 FAMILIES: dict[str, Family] = {family.name: family for family in (ELMAN, LSTM, GRU)}
-"""Every family the suite checks, by ``--rnn-family`` name."""
-
-DEFAULT_FAMILY = "rnn"
-
-_selected = DEFAULT_FAMILY
+"""Every family the suite checks, by ``--rnn-family`` name; the first is the default."""
 
 
-def select_family(name: str) -> None:
-    """Make ``name`` the family the strategies draw when none is named (the session's)."""
-    global _selected
-    family_named(name)
-    _selected = name
-
-
-def selected_family() -> str:
-    """The family selected for this session (``--rnn-family``), ``rnn`` by default."""
-    return _selected
-
-
-def family_named(name: str) -> Family:
-    """The family called ``name``; ``ValueError`` naming the known ones otherwise."""
+def family_named(name: str | Family) -> Family:
+    """The family called ``name`` (a family is returned as it is); ``ValueError`` otherwise."""
+    if isinstance(name, Family):
+        return name
     try:
         return FAMILIES[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise ValueError(
             f"unknown recurrent family {name!r}; known: {', '.join(FAMILIES)}"
         ) from None
-
-
-def family_of_torch_class(factory: Any) -> tuple[Family, str] | None:
-    """The family whose torch module or cell class ``factory`` is or subclasses, if any.
-
-    Returns the family and which class matched (``"module"`` or ``"cell"``), so that a
-    target of the wrong family is a usage error naming the right ``--rnn-family``.
-
-    >>> import torch
-    >>> family_of_torch_class(torch.nn.RNNCell)
-    (<family rnn: nn.RNN>, 'cell')
-    >>> family_of_torch_class(print) is None
-    True
-    """
-    if not isinstance(factory, type):
-        return None
-    from rnn_conformance.target import resolve
-
-    for family in FAMILIES.values():
-        for role, spec in (("module", family.module_target), ("cell", family.cell_target)):
-            if issubclass(factory, resolve(spec)):
-                return family, role
-    return None

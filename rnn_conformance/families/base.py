@@ -2,21 +2,31 @@
 
 The rest of the suite (layers and directions, layouts, unbatched input, packed sequences,
 dropout, the error bounds, strategies, harness and the properties) is written once against
-:class:`Family`; a property whose statement is a family's own asks the family (its ranges,
-its invalid arguments). A family says:
+:class:`Family`; a property whose statement is a family's own asks the family, which
+declares it as data or as a method, never the other way round. A family says:
 
-* its constructor's own arguments (nn.RNN's ``nonlinearity``, nn.LSTM's ``proj_size``),
-  how they are validated, and the keyword arguments of its module and cell;
+* its constructor's own arguments (nn.RNN's ``nonlinearity``, nn.LSTM's ``proj_size``)
+  with their defaults (:attr:`Family.options`), how they are validated
+  (:meth:`Family.check_options`) and drawn (:meth:`Family.option_strategy`), which
+  capability a configuration of them needs (:meth:`Family.needed_capabilities`) and
+  whether one selects a relu mode (:attr:`Family.relu_options`);
 * its gate count and parameter layout (:meth:`Family.direction_parameters`);
 * its state: the names and sizes of the parts of ``h_0``/``h_n`` (``h``, or ``h`` and ``c``),
   the interval each part always lies in (:meth:`Family.state_ranges`) and the interval
   ``h_0`` must start in for that to hold (:meth:`Family.start_ranges`: nn.GRU's ``h``);
 * the constructor arguments its torch module rejects (:attr:`Family.invalid_arguments`),
   and how it rejects a tuple hx (:attr:`Family.tuple_hx_errors`);
+* its own pinned cases (:attr:`Family.pinned_cases`: data, built into cases by
+  :mod:`rnn_conformance.known_cases`);
 * one cell step, and its hand-written backward step, written in
   :mod:`rnn_conformance.arithmetic` so that the same code is the float64 reference and,
   in the probe arithmetic, the local rounding model the error bound propagates;
 * torch's module and cell classes, the default targets.
+
+Shapes have one home: :class:`~rnn_conformance.config.RNNConfig` derives every shape
+(sequences, states, parameter names) from two answers of the family,
+:meth:`Family.state_sizes` and :meth:`Family.direction_parameters`, which read only the
+configuration's plain fields and never call back into it.
 
 Per layer-direction and step, the shared code computes the two gate projections
 ``gi = x @ W_ih.T + b_ih`` and ``gh = h @ W_hh.T + b_hh`` (each of ``gates * H`` features,
@@ -29,13 +39,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from hypothesis import strategies as st
+
 from rnn_conformance.arithmetic import Arithmetic
 
 if TYPE_CHECKING:
     from rnn_conformance.config import RNNConfig
 
-__all__ = ["Family", "StepGradients", "sigmoid_slope"]
+__all__ = ["Family", "PinnedCase", "StepGradients", "sigmoid_slope"]
 
+
+@dataclass(frozen=True)
+class PinnedCase:
+    """A hand-picked case of a family, as data: :mod:`rnn_conformance.known_cases` builds it.
+
+    ``config`` holds :class:`~rnn_conformance.config.RNNConfig` keyword arguments (the
+    family's own included). Without ``weights`` and ``input`` the values are drawn from a
+    seeded generator; with them (a published tutorial's numbers), ``weights`` maps each
+    parameter name to its values and ``input`` is the input sequence.
+    """
+
+    name: str
+    config: Mapping[str, Any]
+    seq_len: int
+    batch_size: int | None
+    dtype: str = "float32"
+    with_hx: bool = True
+    weights: Mapping[str, Any] | None = None
+    input: Any = None
 
 @dataclass
 class StepGradients:
@@ -76,7 +107,17 @@ class Family:
     state_names: ClassVar[tuple[str, ...]] = ("h",)
     """The parts of ``h_0``/``h_n``; the first is the one the output shows."""
     options: ClassVar[Mapping[str, Any]] = {}
-    """The family's own constructor arguments with their defaults."""
+    """The family's own constructor arguments with their defaults, in signature order."""
+    options_after: ClassVar[str] = "bidirectional"
+    """The shared constructor argument the family's own follow in its signature."""
+    cell_options: ClassVar[tuple[str, ...]] = ()
+    """The family's own arguments its cell takes too (nn.RNNCell's ``nonlinearity``)."""
+    relu_options: ClassVar[Mapping[str, Any] | None] = None
+    """The arguments that select a relu mode (nn.RNN's ``nonlinearity='relu'``); None: none.
+
+    Properties that need a piecewise-linear network (dropout's exact multiples) use it;
+    properties that need a smooth one (finite differences) avoid it.
+    """
     invalid_arguments: ClassVar[tuple[tuple[Mapping[str, Any], type[Exception]], ...]] = ()
     """Family-specific changes to a valid ``(input_size=3, hidden_size=4, num_layers=2)``
     call that torch's module rejects, with the exception type it raises."""
@@ -84,27 +125,52 @@ class Family:
     """For a family whose state has one part, the exceptions accepted for an hx passed as
     a tuple (``(h_0,)``, or ``(h_0, c_0)`` as if it were nn.LSTM's), which the forward
     errors then check; empty: not checked."""
+    pinned_cases: ClassVar[tuple[PinnedCase, ...]] = ()
+    """The family's own pinned cases, checked besides the shapes every family shares."""
 
     # -- constructor -------------------------------------------------------------------
 
-    def check(self, config: RNNConfig) -> None:
-        """Raise ``ValueError`` if ``config`` sets an argument this family does not take."""
-        for name, default in _FAMILY_OPTION_DEFAULTS.items():
-            if name not in self.options and getattr(config, name) != default:
-                raise ValueError(
-                    f"{self.title} takes no {name} argument, got {name}={getattr(config, name)!r}"
-                )
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """Raise ``ValueError`` for an argument the family does not take or a bad value."""
+        for name, value in options.items():
+            if name not in self.options:
+                raise ValueError(f"{self.title} takes no {name} argument, got {name}={value!r}")
 
-    def family_kwargs(self, config: RNNConfig) -> dict[str, Any]:
-        """The family's own constructor arguments of ``config``."""
-        return {name: getattr(config, name) for name in self.options}
+    def check(self, config: RNNConfig) -> None:
+        """Raise ``ValueError`` where its own arguments do not fit the sizes (none by default)."""
+
+    def option_strategy(
+        self,
+        hidden_size: int,
+        *,
+        unsupported: frozenset[str],
+        relu: bool | None,
+        projections: bool,
+    ) -> st.SearchStrategy[dict[str, Any]]:
+        """The family's own arguments, drawn for a module of ``hidden_size`` units.
+
+        Never a value needing a capability in ``unsupported``; ``relu`` True draws only
+        the relu mode, False never, None either; ``projections=False`` never draws an
+        argument that projects ``h``. Shrinks towards :attr:`options`' defaults.
+        """
+        return st.just({})
+
+    def needed_capabilities(self, config: RNNConfig) -> frozenset[str]:
+        """The capabilities (:mod:`rnn_conformance.capabilities`) its own arguments need."""
+        return frozenset()
+
+    def labels(self, config: RNNConfig) -> list[str]:
+        """Coarse words for the family's own arguments, for ``event()`` coverage labels."""
+        return [self.name]
 
     def cell_kwargs(self, config: RNNConfig) -> dict[str, Any]:
         """Keyword arguments for the family's cell with ``config``'s sizes (no device, dtype)."""
+        own = {name: config.option(name) for name in self.cell_options}
         return {
             "input_size": config.input_size,
             "hidden_size": config.hidden_size,
             "bias": config.bias,
+            **own,
         }
 
     # -- shapes and parameters ---------------------------------------------------------
@@ -134,11 +200,16 @@ class Family:
         """
         return (None,) * len(self.state_names)
 
-    def direction_parameters(self, config: RNNConfig, layer: int) -> dict[str, tuple[int, ...]]:
-        """The stems and shapes of one layer-direction's parameters, in registration order."""
+    def direction_parameters(
+        self, config: RNNConfig, input_size: int
+    ) -> dict[str, tuple[int, ...]]:
+        """The stems and shapes of one layer-direction's parameters, in registration order.
+
+        ``input_size`` is the features the layer reads (the config computes it).
+        """
         rows = self.gates * config.hidden_size
         shapes = {
-            "weight_ih": (rows, config.layer_input_size(layer)),
+            "weight_ih": (rows, input_size),
             "weight_hh": (rows, self.state_sizes(config)[0]),
         }
         if config.bias:
@@ -175,10 +246,6 @@ class Family:
         """The gradients of one step from those of its new state (one per state part)."""
         raise NotImplementedError
 
-    def describe_options(self, config: RNNConfig) -> str:
-        """The family's own arguments, as they appear in :meth:`RNNConfig.describe`."""
-        return "".join(f", {name}={getattr(config, name)!r}" for name in self.options)
-
     def __repr__(self) -> str:
         return f"<family {self.name}: {self.title}>"
 
@@ -186,7 +253,3 @@ class Family:
 def sigmoid_slope(ops: Arithmetic, s: Any) -> Any:
     """The sigmoid's derivative from its output, as kernels compute it: ``s * (1 - s)``."""
     return ops.mul(s, ops.one_minus(s))
-
-
-_FAMILY_OPTION_DEFAULTS: dict[str, Any] = {"nonlinearity": "tanh", "proj_size": 0}
-"""Every family-specific field of RNNConfig with the value that means "not given"."""

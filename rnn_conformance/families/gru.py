@@ -15,7 +15,7 @@ the form whose subtraction may cancel.
 >>> import numpy as np
 >>> from rnn_conformance.arithmetic import EXACT
 >>> from rnn_conformance.config import RNNConfig
->>> config = RNNConfig(1, 1, family_name="gru")
+>>> config = RNNConfig(1, 1, family="gru")
 >>> gh = np.array([[0.0, 0.0, 2.0]])  # r = z = 1/2, gh_n = 2
 >>> (h,), _ = GRU.step(EXACT, config, np.zeros((1, 3)), gh, (np.ones((1, 1)),), {})
 >>> round(float(h[0, 0]), 6)  # (1 - 1/2) * tanh(1/2 * 2) + 1/2 * 1

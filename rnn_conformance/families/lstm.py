@@ -8,7 +8,7 @@ the projected ``h`` and is (4H, proj_size).
 >>> import numpy as np
 >>> from rnn_conformance.arithmetic import EXACT
 >>> from rnn_conformance.config import RNNConfig
->>> config = RNNConfig(1, 1, family_name="lstm")
+>>> config = RNNConfig(1, 1, family="lstm")
 >>> (h, c), _ = LSTM.step(EXACT, config, np.zeros((1, 4)), np.zeros((1, 4)),
 ...                       (np.zeros((1, 1)), np.ones((1, 1))), {})
 >>> float(c[0, 0]), round(float(h[0, 0]), 6)  # f = i = o = 1/2, g = 0
@@ -20,8 +20,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from hypothesis import strategies as st
+
 from rnn_conformance.arithmetic import Arithmetic
-from rnn_conformance.families.base import Family, StepGradients, sigmoid_slope
+from rnn_conformance.families.base import Family, PinnedCase, StepGradients, sigmoid_slope
 
 if TYPE_CHECKING:
     from rnn_conformance.config import RNNConfig
@@ -45,15 +47,56 @@ class LongShortTermMemory(Family):
         ({"nonlinearity": "tanh"}, TypeError),  # RNNBase takes no nonlinearity
     )
 
-    def check(self, config: RNNConfig) -> None:
-        """Also nn.LSTM's rule: ``0 <= proj_size < hidden_size``."""
-        super().check(config)
-        if config.proj_size < 0:
+    pinned_cases: ClassVar[tuple[PinnedCase, ...]] = (
+        PinnedCase(
+            "projection_2_layers_bidirectional_hx",
+            {
+                "input_size": 3,
+                "hidden_size": 6,
+                "num_layers": 2,
+                "bidirectional": True,
+                "proj_size": 2,
+            },
+            seq_len=4,
+            batch_size=2,
+        ),
+    )
+
+    def check_options(self, options: Mapping[str, Any]) -> None:
+        """Also nn.LSTM's rule: ``proj_size >= 0`` (below ``hidden_size``: :meth:`check`)."""
+        super().check_options(options)
+        if options.get("proj_size", 0) < 0:
             raise ValueError(
                 "proj_size should be a positive integer or zero to disable projections"
             )
-        if config.proj_size >= config.hidden_size:
+
+    def check(self, config: RNNConfig) -> None:
+        """nn.LSTM's rule that needs the sizes: ``proj_size < hidden_size``."""
+        if config.option("proj_size") >= config.hidden_size:
             raise ValueError("proj_size has to be smaller than hidden_size")
+
+    def option_strategy(
+        self,
+        hidden_size: int,
+        *,
+        unsupported: frozenset[str],
+        relu: bool | None,
+        projections: bool,
+    ) -> st.SearchStrategy[dict[str, Any]]:
+        """No projection (what it shrinks to) or any ``proj_size`` below ``hidden_size``."""
+        if not projections or "projection" in unsupported or hidden_size == 1:
+            return st.just({"proj_size": 0})
+        sizes = st.just(0) | st.integers(1, hidden_size - 1)
+        return st.fixed_dictionaries({"proj_size": sizes})
+
+    def needed_capabilities(self, config: RNNConfig) -> frozenset[str]:
+        """``projection`` for ``proj_size > 0``."""
+        return frozenset({"projection"}) if config.option("proj_size") else frozenset()
+
+    def labels(self, config: RNNConfig) -> list[str]:
+        """``lstm``, and the projection's size."""
+        proj_size = config.option("proj_size")
+        return [self.name, *([f"proj_size={proj_size}"] if proj_size else [])]
 
     def options_from_parameters(self, shapes: Mapping[str, tuple[int, ...]]) -> dict[str, Any]:
         """``proj_size`` is the row count of ``weight_hr_l0``, when there is one."""
@@ -62,17 +105,19 @@ class LongShortTermMemory(Family):
 
     def state_sizes(self, config: RNNConfig) -> tuple[int, ...]:
         """``h`` has ``proj_size`` features when projecting, ``c`` always ``hidden_size``."""
-        return (config.proj_size or config.hidden_size, config.hidden_size)
+        return (config.option("proj_size") or config.hidden_size, config.hidden_size)
 
     def state_ranges(self, config: RNNConfig) -> tuple[tuple[float, float] | None, ...]:
         """``|h| = |o * tanh(c)| <= 1`` unless projected; ``c`` may grow by 1 a step."""
-        return (None if config.proj_size else (-1.0, 1.0), None)
+        return (None if config.option("proj_size") else (-1.0, 1.0), None)
 
-    def direction_parameters(self, config: RNNConfig, layer: int) -> dict[str, tuple[int, ...]]:
+    def direction_parameters(
+        self, config: RNNConfig, input_size: int
+    ) -> dict[str, tuple[int, ...]]:
         """nn.LSTM registers ``weight_hr`` after the biases."""
-        shapes = super().direction_parameters(config, layer)
-        if config.proj_size:
-            shapes["weight_hr"] = (config.proj_size, config.hidden_size)
+        shapes = super().direction_parameters(config, input_size)
+        if config.option("proj_size"):
+            shapes["weight_hr"] = (config.option("proj_size"), config.hidden_size)
         return shapes
 
     def step(
@@ -91,7 +136,7 @@ class LongShortTermMemory(Family):
         tanh_c = ops.tanh(c)
         h = ops.mul(o, tanh_c)
         cache = (i, f, g, o, state[1], tanh_c, h)
-        if config.proj_size:
+        if config.option("proj_size"):
             return (ops.linear(h, weights["weight_hr"]), c), cache
         return (h, c), cache
 
@@ -107,7 +152,7 @@ class LongShortTermMemory(Family):
         i, f, g, o, c_prev, tanh_c, h = cache
         d_h, d_c = grads
         parameters = {}
-        if config.proj_size:
+        if config.option("proj_size"):
             parameters["weight_hr"] = (d_h, h)
             d_h = ops.linear(d_h, weights["weight_hr"].T)
         d_c = ops.add(d_c, ops.mul(ops.mul(d_h, o), ops.one_minus(ops.mul(tanh_c, tanh_c))))

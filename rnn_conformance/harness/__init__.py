@@ -4,7 +4,7 @@ This package is the only part of the property layer that turns NumPy cases into 
 and back; property bodies call :func:`run_target` and :func:`run_reference` and then state
 their claim. One module per concern:
 
-* :mod:`~rnn_conformance.harness.suite`: the targets, their declarations, and gating;
+* :mod:`~rnn_conformance.harness.subject`: the targets, their declarations, and gating;
 * :mod:`~rnn_conformance.harness.tensors`: cases to tensors (dtype, device, memory layout);
 * :mod:`~rnn_conformance.harness.calls`: calling the target, with the basic contract
   (types, dtype, device, shapes) checked on every call;
@@ -34,10 +34,9 @@ from rnn_conformance.harness.expected import (
     run_reference,
 )
 from rnn_conformance.harness.gradients import reference_gradients, run_target_gradients
-from rnn_conformance.harness.suite import (
-    Suite,
+from rnn_conformance.harness.subject import (
+    Subject,
     missing_capabilities,
-    missing_config_capabilities,
     observe,
     observe_config,
 )
@@ -46,7 +45,7 @@ from rnn_conformance.harness.tensors import TORCH_DTYPES, case_tensors, to_tenso
 __all__ = [
     "TORCH_DTYPES",
     "Expected",
-    "Suite",
+    "Subject",
     "TargetRun",
     "assert_runs_agree",
     "batch_axis",
@@ -59,7 +58,6 @@ __all__ = [
     "hidden_axes",
     "layer_params",
     "missing_capabilities",
-    "missing_config_capabilities",
     "observe",
     "observe_config",
     "output_at_step",

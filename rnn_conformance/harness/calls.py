@@ -14,7 +14,7 @@ import torch
 
 from rnn_conformance.arithmetic import Array
 from rnn_conformance.cases import RNNCase
-from rnn_conformance.harness.suite import Suite
+from rnn_conformance.harness.subject import Subject
 from rnn_conformance.harness.tensors import TORCH_DTYPES, case_tensors
 from rnn_conformance.reference import as_float64
 from rnn_conformance.target import TargetContractError
@@ -43,11 +43,12 @@ def as_float64_tree(value: Any) -> Any:
     return as_float64(value)
 
 
-def build_module(suite: Suite, case: RNNCase, device: str) -> torch.nn.Module:
+def build_module(subject: Subject, case: RNNCase) -> torch.nn.Module:
     """Construct the target for ``case`` with the case's weights loaded, in eval mode."""
+    device = subject.device
     dtype = TORCH_DTYPES[case.dtype]
-    module = suite.target.build(case.config, device=device, dtype=dtype)
-    suite.target.load(module, case.params, device=device, dtype=dtype)
+    module = subject.target.build(case.config, device=device, dtype=dtype)
+    subject.target.load(module, case.params, device=device, dtype=dtype)
     return module.eval()
 
 
@@ -59,9 +60,8 @@ def _same_device(tensor: torch.Tensor, device: str) -> bool:
 
 
 def check_result(
-    suite: Suite,
+    subject: Subject,
     case: RNNCase,
-    device: str,
     output: torch.Tensor,
     h_n: Any,
     *,
@@ -69,6 +69,7 @@ def check_result(
     batch_size: int | str | None = "case",
 ) -> None:
     """Check dtype, device and the shapes of the family's table; raise TargetContractError."""
+    device = subject.device
     steps = case.seq_len if seq_len is None else seq_len
     batch: Any = case.batch_size if batch_size == "case" else batch_size
     config = case.config
@@ -84,7 +85,7 @@ def check_result(
             problems.append(f"device {tensor.device}, expected {device}")
         if problems:
             raise TargetContractError(
-                f"{suite.target.spec} returned {name} with "
+                f"{subject.target.spec} returned {name} with "
                 + "; ".join(problems)
                 + f" for input shape {config.input_shape(steps, batch)}"
                 + f" ({config.family.title}'s shape table; see test_output_and_h_n_shapes)"
@@ -100,9 +101,8 @@ def _state_shapes(config: Any, batch: int | None) -> list[tuple[str, tuple[int, 
 
 
 def run_target(
-    suite: Suite,
+    subject: Subject,
     case: RNNCase,
-    device: str,
     *,
     module: torch.nn.Module | None = None,
     pass_hx: bool = True,
@@ -113,11 +113,12 @@ def run_target(
     ``pass_hx=False`` omits the hx argument entirely, as a user calling ``rnn(x)`` would.
     ``check=False`` skips :func:`check_result` (for the property that states it).
     """
-    module = build_module(suite, case, device) if module is None else module
+    device = subject.device
+    module = build_module(subject, case) if module is None else module
     x, hx = case_tensors(case, device)
     args: list[Any] = [x, hx] if pass_hx else [x]
     with torch.no_grad():
-        output, h_n = suite.target.forward(module, *args)
+        output, h_n = subject.target.forward(module, *args)
     if check:
-        check_result(suite, case, device, output, h_n)
+        check_result(subject, case, output, h_n)
     return TargetRun(as_float64(output), as_float64_tree(h_n), output, h_n)

@@ -9,7 +9,7 @@ import torch
 from rnn_conformance.arithmetic import Array
 from rnn_conformance.cases import RNNCase
 from rnn_conformance.harness.calls import as_float64_tree
-from rnn_conformance.harness.suite import Suite
+from rnn_conformance.harness.subject import Subject
 from rnn_conformance.harness.tensors import TORCH_DTYPES, to_tensors
 from rnn_conformance.parameters import parse_parameter_name
 from rnn_conformance.target import TargetContractError
@@ -28,20 +28,20 @@ def cell_params(case: RNNCase) -> dict[str, Array]:
     return named
 
 
-def build_cell(suite: Suite, case: RNNCase, device: str) -> torch.nn.Module:
+def build_cell(subject: Subject, case: RNNCase) -> torch.nn.Module:
     """Construct the cell target for the case's sizes with its layer-0 weights, eval mode."""
-    if suite.cell_target is None:
+    device = subject.device
+    if subject.cell_target is None:
         raise TargetContractError("no cell target configured (--rnn-cell-impl)")
     dtype = TORCH_DTYPES[case.dtype]
-    module = suite.cell_target.build_with(case.config.cell_kwargs(), device=device, dtype=dtype)
-    suite.cell_target.load(module, cell_params(case), device=device, dtype=dtype)
+    module = subject.cell_target.build_with(case.config.cell_kwargs(), device=device, dtype=dtype)
+    subject.cell_target.load(module, cell_params(case), device=device, dtype=dtype)
     return module.eval()
 
 
 def run_cell_target(
-    suite: Suite,
+    subject: Subject,
     case: RNNCase,
-    device: str,
     x: Array,
     h: Any,
     *,
@@ -52,19 +52,20 @@ def run_cell_target(
     ``h`` and the result are arrays, or tuples of arrays for a family whose state has
     several parts.
     """
-    module = build_cell(suite, case, device) if module is None else module
-    assert suite.cell_target is not None
+    device = subject.device
+    module = build_cell(subject, case) if module is None else module
+    assert subject.cell_target is not None
     layout = {"dtype": case.dtype, "device": device}
     args: list[Any] = [to_tensors(x, **layout)]
     args.append(None if h is None else to_tensors(h, **layout))
     with torch.no_grad():
-        result = suite.cell_target.call(module, *args)
+        result = subject.cell_target.call(module, *args)
     sizes = case.config.state_sizes
     for (path, part), size in zip(leaves(result, "state"), sizes, strict=False):
         expected = (*x.shape[:-1], size)
         if tuple(part.shape) != expected or part.dtype != TORCH_DTYPES[case.dtype]:
             raise TargetContractError(
-                f"{suite.cell_target.spec} returned {tuple(part.shape)} {part.dtype} for input "
+                f"{subject.cell_target.spec} returned {tuple(part.shape)} {part.dtype} for input "
                 f"{x.shape}, expected {expected} {TORCH_DTYPES[case.dtype]}"
                 + ("" if len(sizes) == 1 else f" ({path})")
             )

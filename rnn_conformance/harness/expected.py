@@ -9,7 +9,7 @@ from rnn_conformance.arithmetic import Array
 from rnn_conformance.cases import RNNCase
 from rnn_conformance.harness.axes import hidden_axes, output_axes
 from rnn_conformance.harness.calls import TargetRun
-from rnn_conformance.harness.suite import Suite
+from rnn_conformance.harness.subject import Subject
 from rnn_conformance.reference import ForwardTrace, forward_trace
 from rnn_conformance.tolerances import (
     ForwardBounds,
@@ -37,13 +37,14 @@ class Expected:
     bounds: ForwardBounds
 
 
-def precision_for(suite: Suite, case: RNNCase, device: str, *, cell: bool = False) -> Precision:
+def precision_for(subject: Subject, case: RNNCase, *, cell: bool = False) -> Precision:
     """The rounding the tolerance policy assumes for this case on this device.
 
     ``cell=True`` uses the cell target's declared accuracy instead of the RNN target's.
     """
-    declared = suite.cell_activation_error if cell else suite.activation_error
-    return Precision.of(case.dtype, tf32=suite.tf32.widens(device), activation_error=declared)
+    device = subject.device
+    declared = subject.cell_activation_error if cell else subject.activation_error
+    return Precision.of(case.dtype, tf32=subject.tf32.widens(device), activation_error=declared)
 
 
 def reference_trace(case: RNNCase) -> tuple[Array, Any, ForwardTrace]:
@@ -57,13 +58,14 @@ def run_reference(case: RNNCase, precision: Precision) -> Expected:
     return Expected(output, h_n, forward_error_bounds(trace, precision))
 
 
-def compare_with_reference(suite: Suite, case: RNNCase, device: str, run: TargetRun) -> float:
+def compare_with_reference(subject: Subject, case: RNNCase, run: TargetRun) -> float:
     """Assert the run matches the reference within the policy; return the worst ratio."""
+    device = subject.device
     __tracebackhide__ = True
-    precision = precision_for(suite, case, device)
+    precision = precision_for(subject, case)
     expected = run_reference(case, precision)
     context = (
-        f"{suite.target.spec} on {device} differs from the float64 reference by more than "
+        f"{subject.target.spec} on {device} differs from the float64 reference by more than "
         f"the tolerance policy allows ({precision.label}; see rnn_conformance.tolerances)\n"
         f"  {case.describe()}"
     )
@@ -71,9 +73,8 @@ def compare_with_reference(suite: Suite, case: RNNCase, device: str, run: Target
 
 
 def assert_runs_agree(
-    suite: Suite,
+    subject: Subject,
     case: RNNCase,
-    device: str,
     first: TargetRun,
     second: TargetRun,
     *,
@@ -84,9 +85,10 @@ def assert_runs_agree(
     Both runs must be in ``case``'s layout. Each is within one bound of the exact
     result, hence the factor 2 (see rnn_conformance.tolerances).
     """
+    device = subject.device
     __tracebackhide__ = True
-    expected = run_reference(case, precision_for(suite, case, device))
-    context = f"{claim} does not hold for {suite.target.spec} on {device}\n  {case.describe()}"
+    expected = run_reference(case, precision_for(subject, case))
+    context = f"{claim} does not hold for {subject.target.spec} on {device}\n  {case.describe()}"
     return _assert_output_and_h_n(case, first, second, expected.bounds, 2.0, context)
 
 

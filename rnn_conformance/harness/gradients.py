@@ -11,7 +11,7 @@ from rnn_conformance.backprop import Gradients
 from rnn_conformance.cases import RNNCase
 from rnn_conformance.harness.calls import build_module, check_result
 from rnn_conformance.harness.expected import reference_trace
-from rnn_conformance.harness.suite import Suite
+from rnn_conformance.harness.subject import Subject
 from rnn_conformance.harness.tensors import case_tensors, to_tensors
 from rnn_conformance.reference import as_float64
 from rnn_conformance.target import TargetContractError
@@ -22,9 +22,8 @@ __all__ = ["reference_gradients", "run_target_gradients"]
 
 
 def run_target_gradients(
-    suite: Suite,
+    subject: Subject,
     case: RNNCase,
-    device: str,
     grad_output: Array,
     grad_h_n: Any,
     *,
@@ -36,15 +35,16 @@ def run_target_gradients(
     every parameter name. A gradient that autograd cannot reach (``None``) is a
     :class:`TargetContractError`.
     """
-    module = build_module(suite, case, device) if module is None else module
+    device = subject.device
+    module = build_module(subject, case) if module is None else module
     x, hx = case_tensors(case, device)
     leaves_by_name: dict[str, torch.Tensor] = {"input": x.requires_grad_()}
     if hx is not None:
         for name, tensor in leaves(hx, "hx"):
             leaves_by_name[name] = tensor.requires_grad_()
     leaves_by_name.update(dict(module.named_parameters()))
-    output, h_n = suite.target.forward(module, x, hx)
-    check_result(suite, case, device, output, h_n)
+    output, h_n = subject.target.forward(module, x, hx)
+    check_result(subject, case, output, h_n)
     layout = {"dtype": case.dtype, "device": device}
     results = [output] + [t for _, t in leaves(h_n, "h_n")]
     seeds = [to_tensors(grad_output, **layout)] + [
@@ -56,12 +56,12 @@ def run_target_gradients(
         )
     except RuntimeError as exc:
         raise TargetContractError(
-            f"{suite.target.spec}: autograd through forward failed: {exc}"
+            f"{subject.target.spec}: autograd through forward failed: {exc}"
         ) from exc
     missing = [name for name, grad in zip(leaves_by_name, grads, strict=True) if grad is None]
     if missing:
         raise TargetContractError(
-            f"{suite.target.spec}: (output, h_n) does not depend on {missing} under autograd "
+            f"{subject.target.spec}: (output, h_n) does not depend on {missing} under autograd "
             "(detached, or not registered as parameters)"
         )
     return {name: as_float64(grad) for name, grad in zip(leaves_by_name, grads, strict=True)}

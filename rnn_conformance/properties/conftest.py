@@ -1,4 +1,4 @@
-"""A safety net: the suite's hooks, for sessions the plugin did not recognise as the suite's.
+"""A safety net: the subject's hooks, for sessions the plugin did not recognise as the subject's.
 
 The plugin registers :mod:`rnn_conformance.session_hooks` up front when the session's
 arguments reach the properties (see :func:`rnn_conformance.plugin.runs_the_properties`).
@@ -12,5 +12,5 @@ from rnn_conformance.plugin import register_session_hooks
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the suite's hooks if the plugin has not."""
+    """Register the subject's hooks if the plugin has not."""
     register_session_hooks(config)

@@ -34,18 +34,18 @@ def _select(case, run_or_arrays, order):
 
 
 @given(case=rnn_cases(batches=several), data=st.data())
-def test_permuting_the_batch_permutes_the_results(suite, device, case, data):
-    observe(suite, case, device)
+def test_permuting_the_batch_permutes_the_results(subject, case, data):
+    device = subject.device
+    observe(subject, case)
     order = data.draw(st.permutations(range(case.batch_size)), label="batch order")
-    module = build_module(suite, case, device)
-    run = run_target(suite, case, device, module=module)
+    module = build_module(subject, case)
+    run = run_target(subject, case, module=module)
     x, hx = _select(case, (case.input, case.hx), order)
-    permuted = run_target(suite, case.with_(input=x, hx=hx), device, module=module)
+    permuted = run_target(subject, case.with_(input=x, hx=hx), module=module)
     expected = TargetRun(*_select(case, (run.output, run.h_n), order), None, None)
     assert_runs_agree(
-        suite,
+        subject,
         case.with_(input=x, hx=hx),
-        device,
         permuted,
         expected,
         claim=f"permuting the batch by {list(order)} permutes output and h_n",
@@ -53,24 +53,24 @@ def test_permuting_the_batch_permutes_the_results(suite, device, case, data):
 
 
 @given(case=rnn_cases(batches=several), data=st.data())
-def test_each_sequence_is_independent_of_the_rest_of_the_batch(suite, device, case, data):
-    observe(suite, case, device)
+def test_each_sequence_is_independent_of_the_rest_of_the_batch(subject, case, data):
+    device = subject.device
+    observe(subject, case)
     subset = sorted(
         data.draw(
             st.sets(st.integers(0, case.batch_size - 1), min_size=1, max_size=case.batch_size),
             label="batch elements run alone",
         )
     )
-    module = build_module(suite, case, device)
-    run = run_target(suite, case, device, module=module)
+    module = build_module(subject, case)
+    run = run_target(subject, case, module=module)
     x, hx = _select(case, (case.input, case.hx), subset)
     part = case.with_(input=x, hx=hx, batch_size=len(subset))
-    alone = run_target(suite, part, device, module=module)
+    alone = run_target(subject, part, module=module)
     expected = TargetRun(*_select(case, (run.output, run.h_n), subset), None, None)
     assert_runs_agree(
-        suite,
+        subject,
         part,
-        device,
         alone,
         expected,
         claim=f"batch elements {subset} run alone give the same output and h_n as in a "

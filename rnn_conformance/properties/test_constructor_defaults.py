@@ -63,17 +63,17 @@ default_cases = rnn_cases(
 )
 
 
-def _build(suite, config, how):
+def _build(subject, config, how):
     """Call the target's factory with only the required arguments, ``how`` they are passed."""
     sizes = {"input_size": config.input_size, "hidden_size": config.hidden_size}
     args, kwargs = (tuple(sizes.values()), {}) if how == "positional" else ((), sizes)
     shown = [*map(repr, args), *(f"{name}={value!r}" for name, value in kwargs.items())]
-    call = f"{suite.target.spec}({', '.join(shown)})"
+    call = f"{subject.target.spec}({', '.join(shown)})"
     # Announced like every construction, so that a crash leaves a record of this call
     # (with the device and dtype the defaults mean).
-    announce_build(suite.target.spec, sizes, "cpu", torch.get_default_dtype())
+    announce_build(subject.target.spec, sizes, "cpu", torch.get_default_dtype())
     try:
-        module = suite.target.factory(*args, **kwargs)
+        module = subject.target.factory(*args, **kwargs)
     except Exception as exc:
         raise TargetContractError(
             f"{call} raised {type(exc).__name__}: {exc}; {FAMILY.title} takes input_size "
@@ -81,7 +81,7 @@ def _build(suite, config, how):
         ) from exc
     if not isinstance(module, torch.nn.Module):
         raise TargetContractError(f"{call} returned {type(module).__name__}, not a torch.nn.Module")
-    watch_module(suite.target.spec, module, sizes)
+    watch_module(subject.target.spec, module, sizes)
     return call, module
 
 
@@ -123,24 +123,25 @@ def _check_parameters(call, module, config):
 
 
 @given(case=default_cases, how=st.sampled_from(["positional", "keyword"]))
-def test_modules_built_with_only_the_required_arguments_have_nn_defaults(suite, device, case, how):
-    observe(suite, case, device)
+def test_modules_built_with_only_the_required_arguments_have_nn_defaults(subject, case, how):
+    device = subject.device
+    observe(subject, case)
     if torch.get_default_dtype() != TORCH_DTYPES[DTYPE]:
         pytest.skip(
             f"the results are compared in {DTYPE}, torch's default dtype, but this session "
             f"set torch.get_default_dtype() = {torch.get_default_dtype()}"
         )
     config = case.config
-    call, module = _build(suite, config, how)
+    call, module = _build(subject, config, how)
     _check_attributes(call, module, config)
     _check_parameters(call, module, config)
     if torch.device(device).type != "cpu":
         module = module.to(device)
     dtype = TORCH_DTYPES[case.dtype]
-    suite.target.load(module, case.params, device=device, dtype=dtype)
+    subject.target.load(module, case.params, device=device, dtype=dtype)
     try:
-        run = run_target(suite, case, device, module=module.eval())
-        ratio = compare_with_reference(suite, case, device, run)
+        run = run_target(subject, case, module=module.eval())
+        ratio = compare_with_reference(subject, case, run)
     except AssertionError as exc:  # TargetContractError included: the same type again
         raise type(exc)(
             f"{call}, built with only the required arguments, does not behave as "

@@ -19,7 +19,7 @@ from hypothesis import given
 from rnn_conformance.cases import RNNCase
 from rnn_conformance.harness import (
     Expected,
-    Suite,
+    Subject,
     TargetRun,
     assert_runs_agree,
     hidden_axes,
@@ -40,9 +40,10 @@ non_empty = batch_sizes(allow_empty=False)
 
 
 @given(case=rnn_cases(configs=rnn_configs(min_layers=2), batches=non_empty))
-def test_stacked_layers_equal_chained_single_layers(suite, device, case):
-    observe(suite, case, device)
-    whole = run_target(suite, case, device)
+def test_stacked_layers_equal_chained_single_layers(subject, case):
+    device = subject.device
+    observe(subject, case)
+    whole = run_target(subject, case)
     D, layer_input, finals = case.config.num_directions, case.input, []
     for layer in range(case.config.num_layers):
         config = case.config.with_(
@@ -54,7 +55,7 @@ def test_stacked_layers_equal_chained_single_layers(suite, device, case):
             hx=map_state(lambda h, k=layer: h[k * D : (k + 1) * D], case.hx),
             params=layer_params(case.params, layer),
         )
-        run = run_target(suite, part, device)
+        run = run_target(subject, part, )
         layer_input = run.output
         finals.append(run.h_n)
     chained = TargetRun(
@@ -64,9 +65,8 @@ def test_stacked_layers_equal_chained_single_layers(suite, device, case):
         whole.h_n_tensor,
     )
     assert_runs_agree(
-        suite,
+        subject,
         case,
-        device,
         chained,
         whole,
         claim=f"num_layers={case.config.num_layers} equals that many one-layer RNNs chained",
@@ -75,31 +75,30 @@ def test_stacked_layers_equal_chained_single_layers(suite, device, case):
 
 @pytest.mark.rnn_requires("bidirectional")
 @given(case=rnn_cases(configs=rnn_configs(bidirectional=True, max_layers=1), batches=non_empty))
-def test_bidirectional_equals_forward_and_flipped_reverse(suite, device, case):
-    observe(suite, case, device)
-    whole = run_target(suite, case, device)
+def test_bidirectional_equals_forward_and_flipped_reverse(subject, case):
+    device = subject.device
+    observe(subject, case)
+    whole = run_target(subject, case)
     axis = time_axis(case)
     one_way = case.config.with_(bidirectional=False)
     forward = run_target(
-        suite,
+        subject,
         case.with_(
             config=one_way,
             hx=map_state(lambda h: h[:1], case.hx),
             params=layer_params(case.params, 0, directions=(0,)),
         ),
-        device,
-    )
+        )
     reverse_params = layer_params(case.params, 0, directions=(1,), as_direction=0)
     reverse = run_target(
-        suite,
+        subject,
         case.with_(
             config=one_way,
             input=np.flip(case.input, axis).copy(),
             hx=map_state(lambda h: h[1:], case.hx),
             params=reverse_params,
         ),
-        device,
-    )
+        )
     combined = TargetRun(
         np.concatenate([forward.output, np.flip(reverse.output, axis)], axis=-1),
         map_state(lambda f, r: np.concatenate([f, r]), forward.h_n, reverse.h_n),
@@ -107,9 +106,8 @@ def test_bidirectional_equals_forward_and_flipped_reverse(suite, device, case):
         whole.h_n_tensor,
     )
     assert_runs_agree(
-        suite,
+        subject,
         case,
-        device,
         combined,
         whole,
         claim="a bidirectional layer equals a forward RNN on x and a reverse RNN on flip(x), "
@@ -130,14 +128,14 @@ one_layer_without_projection = rnn_configs(
         uses="both",
     )
 )
-def test_cell_steps_reproduce_one_layer_rnn(suite, device, case):
-    observe(suite, case, device, uses="both")
-    whole = run_target(suite, case, device)
+def test_cell_steps_reproduce_one_layer_rnn(subject, case):
+    observe(subject, case, uses="both")
+    whole = run_target(subject, case)
     axis = time_axis(case)
     h = map_state(lambda h: h[0], case.hx)
     outputs = []
     for step in range(case.seq_len):
-        h = run_cell_target(suite, case, device, np.take(case.input, step, axis=axis), h)
+        h = run_cell_target(subject, case, np.take(case.input, step, axis=axis), h)
         outputs.append(h)
     stepped = TargetRun(
         np.stack([output_part(state) for state in outputs], axis=axis),
@@ -148,14 +146,14 @@ def test_cell_steps_reproduce_one_layer_rnn(suite, device, case):
     # Each target is judged by its own declared accuracy; each is within its own bound of
     # the exact result, so the two may differ by the sum of the bounds (twice the bound
     # when neither declares anything, as for any two runs of one target).
-    rnn_expected = run_reference(case, precision_for(suite, case, device))
-    cell_precision = precision_for(suite, case, device, cell=True)
+    rnn_expected = run_reference(case, precision_for(subject, case))
+    cell_precision = precision_for(subject, case, cell=True)
     cell_expected = (
         rnn_expected
-        if cell_precision == precision_for(suite, case, device)
+        if cell_precision == precision_for(subject, case)
         else run_reference(case, cell_precision)
     )
-    claim = f"stepping {suite.cell_target.spec} with layer-0 weights equals the one-layer RNN"
+    claim = f"stepping {subject.cell_target.spec} with layer-0 weights equals the one-layer RNN"
     axes = {"output": output_axes(case), "h_n": hidden_axes(case)}
     try:
         for name in ("output", "h_n"):
@@ -169,7 +167,7 @@ def test_cell_steps_reproduce_one_layer_rnn(suite, device, case):
                 axes=axes[name],
             )
     except ToleranceError as disagreement:
-        verdict = _blame(suite, case, device, claim, stepped, whole, cell_expected, rnn_expected)
+        verdict = _blame(subject, case, claim, stepped, whole, cell_expected, rnn_expected)
         raise ToleranceError(disagreement.mismatch, verdict) from None
 
 
@@ -191,7 +189,7 @@ def _deviation(case: RNNCase, run: TargetRun, expected: Expected) -> ToleranceEr
 
 
 def _blame(
-    suite: Suite,
+    subject: Subject,
     case: RNNCase,
     device: str,
     claim: str,
@@ -206,10 +204,10 @@ def _blame(
     when the claim fails at least one of them is outside its own band. The returned text
     ends with the heading of the disagreement, which the caller's error appends.
     """
-    assert suite.cell_target is not None
+    assert subject.cell_target is not None
     parts = {
-        f"the cell target {suite.cell_target.spec}": _deviation(case, stepped, cell_expected),
-        f"the RNN target {suite.target.spec}": _deviation(case, whole, rnn_expected),
+        f"the cell target {subject.cell_target.spec}": _deviation(case, stepped, cell_expected),
+        f"the RNN target {subject.target.spec}": _deviation(case, whole, rnn_expected),
     }
     at_fault = [who for who, deviation in parts.items() if deviation is not None]
     if len(at_fault) == 2:

@@ -50,16 +50,16 @@ def selected_devices(request):
 
 
 @given(case=rnn_cases())
-def test_all_selected_devices_agree(suite, selected_devices, case):
+def test_all_selected_devices_agree(subject, selected_devices, case):
+    device = subject.device
     first, *others = selected_devices
-    observe(suite, case, first)
-    reference = run_target(suite, case, first)
+    observe(subject, case, first)
+    reference = run_target(subject, case, first)
     for device in others:
-        run = run_target(suite, case, device)
+        run = run_target(subject, case)
         assert_runs_agree(
-            suite,
+            subject,
             case,
-            device,
             run,
             TargetRun(reference.output, reference.h_n, run.output_tensor, run.h_n_tensor),
             claim=f"{device} agrees with {first}",
@@ -93,10 +93,11 @@ def _torch_unsupported_reason(family, device, dtype):
     return None
 
 
-def _torch_rejection(suite, case, device):
+def _torch_rejection(subject, case):
     """Torch's module's exception for exactly this case, or None if it runs it."""
+    device = subject.device
     try:
-        run_target(replace(suite, target=_torch_module(suite.family)), case, device)
+        run_target(replace(subject, target=_torch_module(subject.family)), case, )
     except TargetContractError as exc:
         return exc
     return None
@@ -106,30 +107,31 @@ def _torch_rejection(suite, case, device):
     "dtype", [pytest.param(d, marks=pytest.mark.rnn_requires(d)) for d in REDUCED_PRECISION]
 )
 @given(data=st.data())
-def test_reduced_precision_matches_reference(suite, device, dtype, data):
-    reason = _torch_unsupported_reason(suite.family, device, dtype)
+def test_reduced_precision_matches_reference(subject, dtype, data):
+    device = subject.device
+    reason = _torch_unsupported_reason(subject.family, device, dtype)
     if reason is not None:
         pytest.skip(reason)
     case = data.draw(rnn_cases(dtypes=(dtype,)), label="case")
-    observe(suite, case, device)
+    observe(subject, case)
     try:
-        run = run_target(suite, case, device)
+        run = run_target(subject, case)
     except TargetContractError as exc:
         if exc.__cause__ is None:
             raise  # a wrong result (shape, dtype, device), not a refusal
-        torch_error = _torch_rejection(suite, case, device)
+        torch_error = _torch_rejection(subject, case)
         if torch_error is not None:
             # The probe passed, but torch's support depends on the case: nothing to hold
             # the target to here, and no reason to believe the other cases are covered.
             pytest.skip(
-                f"torch's {suite.family.title} itself does not run this {dtype} case on {device} "
+                f"torch's {subject.family.title} itself does not run this {dtype} case on {device} "
                 f"({torch_error}); {case.config.describe()}"
             )
         raise TargetContractError(
-            f"{exc}\n  torch's {suite.family.title} runs this {dtype} case on {device}; a target "
+            f"{exc}\n  torch's {subject.family.title} runs this {dtype} case on {device}; a target "
             f"that does "
             f"not support {dtype} must declare it (capability {dtype!r}: the "
             f"rnn_conformance_unsupported attribute or --rnn-unsupported={dtype})\n"
             f"  {case.describe()}"
         ) from exc
-    compare_with_reference(suite, case, device, run)
+    compare_with_reference(subject, case, run)

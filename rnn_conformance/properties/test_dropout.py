@@ -68,16 +68,16 @@ RELU_DESIGN = (
 )
 
 
-def _needs_relu(suite):
+def _needs_relu(subject):
     """Skip, saying why, where the family has no relu network to reveal masks exactly."""
-    if "nonlinearity" not in suite.family.options:
-        pytest.skip(RELU_DESIGN.format(title=suite.family.title))
+    if "nonlinearity" not in subject.family.options:
+        pytest.skip(RELU_DESIGN.format(title=subject.family.title))
 
 
 @given(case=rnn_cases(configs=rnn_configs(min_layers=2, dropouts=(0.5, 1.0))))
-def test_eval_mode_ignores_dropout(suite, device, case):
-    observe(suite, case, device)
-    compare_with_reference(suite, case, device, run_target(suite, case, device))
+def test_eval_mode_ignores_dropout(subject, case):
+    observe(subject, case)
+    compare_with_reference(subject, case, run_target(subject, case))
 
 
 @st.composite
@@ -131,11 +131,12 @@ def _random_networks(draw, family, num_layers):
     return seeded_case(config, seq_len=steps, batch_size=batch, with_hx=False, seed=seed)
 
 
-def _train_run(suite, case, device, seed):
-    module = build_module(suite, case, device).train()
+def _train_run(subject, case, seed):
+    device = subject.device
+    module = build_module(subject, case).train()
     x = to_tensor(case.input, dtype=case.dtype, device=device)
     torch.manual_seed(seed)
-    output, h_n = suite.target.forward(module, x)
+    output, h_n = subject.target.forward(module, x)
     return as_float64(output), map_state(as_float64, h_n)
 
 
@@ -147,10 +148,10 @@ def _multiples(case, output):
 
 @pytest.mark.rnn_requires("training_dropout")
 @given(case=ones_networks(num_layers=2) | ones_networks(num_layers=3), seed=st.integers(0, 2**31))
-def test_training_dropout_acts_only_between_layers(suite, device, case, seed):
-    _needs_relu(suite)
-    observe(suite, case, device)
-    output, _ = _train_run(suite, case, device, seed)
+def test_training_dropout_acts_only_between_layers(subject, case, seed):
+    _needs_relu(subject)
+    observe(subject, case)
+    output, _ = _train_run(subject, case, seed)
     multiples = _multiples(case, output)
     units_agree = (multiples == multiples[..., :1]).all(axis=-1)
     assert units_agree.all(), (
@@ -181,12 +182,12 @@ def test_training_dropout_acts_only_between_layers(suite, device, case, seed):
 @pytest.mark.rnn_requires("training_dropout")
 @given(case=ones_networks(num_layers=2), seed=st.integers(0, 2**31 - 1))
 def test_training_dropout_is_reproducible_under_a_seed_and_varies_across_seeds(
-    suite, device, case, seed
+    subject, device, case, seed
 ):
-    observe(suite, case, device)
-    first = _train_run(suite, case, device, seed)
-    again = _train_run(suite, case, device, seed)
-    other = _train_run(suite, case, device, seed + 1)
+    observe(subject, case)
+    first = _train_run(subject, case, seed)
+    again = _train_run(subject, case, seed)
+    other = _train_run(subject, case, seed + 1)
     pairs = [("output", first[0], again[0])]
     states = zip(leaves(first[1], "h_n"), leaves(again[1], "h_n"), strict=True)
     pairs += [(name, a, b) for (name, a), (_, b) in states]
@@ -199,10 +200,10 @@ def test_training_dropout_is_reproducible_under_a_seed_and_varies_across_seeds(
     # two independent masks give equal counts in a row with probability <= 0.47
     # (fan 2, p = 0.75 is the worst case), so equal outputs have probability < 1e-20.
     if np.array_equal(first[0], other[0]):
-        raise AssertionError(_same_for_two_seeds(suite, case, device, seed, first[0]))
+        raise AssertionError(_same_for_two_seeds(subject, case, seed, first[0]))
 
 
-def _same_for_two_seeds(suite, case, device, seed, output):
+def _same_for_two_seeds(subject, case, seed, output):
     """Why the training output is one for two seeds: nothing dropped, or not torch's generator.
 
     Nothing dropped: the output is the no-dropout (eval-mode) reference's within the
@@ -211,7 +212,7 @@ def _same_for_two_seeds(suite, case, device, seed, output):
     dropped.
     """
     c = case.config
-    expected = run_reference(case, precision_for(suite, case, device))
+    expected = run_reference(case, precision_for(subject, case))
     error = np.abs(output - expected.output)
     allowed = SAFETY * np.asarray(expected.bounds.output, dtype=np.float64)
     layer0 = case.seq_len * case.batch_size * c.num_directions * c.output_size
@@ -266,11 +267,11 @@ def _upper_layers_on_zeros(case, precision):
         batches=non_empty,
     )
 )
-def test_dropout_one_zeroes_the_inputs_of_upper_layers(suite, device, case):
-    observe(suite, case, device)
-    module = build_module(suite, case, device).train()
-    run = run_target(suite, case, device, module=module)
-    expected = _upper_layers_on_zeros(case, precision_for(suite, case, device))
+def test_dropout_one_zeroes_the_inputs_of_upper_layers(subject, case):
+    observe(subject, case)
+    module = build_module(subject, case).train()
+    run = run_target(subject, case, module=module)
+    expected = _upper_layers_on_zeros(case, precision_for(subject, case))
     context = f"with dropout=1 in training mode, layers above 0 must see zeros\n  {case.describe()}"
     assert_within(
         run.output, expected[0], expected[2], what="output", axes=output_axes(case), context=context
@@ -282,16 +283,16 @@ def test_dropout_one_zeroes_the_inputs_of_upper_layers(suite, device, case):
 
 @pytest.mark.rnn_requires("training_dropout")
 @given(case=rnn_cases(configs=rnn_configs(max_layers=1)), p=st.sampled_from([0.5, 1.0]))
-def test_dropout_is_a_no_op_for_one_layer(suite, device, case, p):
+def test_dropout_is_a_no_op_for_one_layer(subject, case, p):
     config = case.config.with_(dropout=p)
     case = case.with_(config=config)
-    observe(suite, case, device)
+    observe(subject, case)
     with warnings.catch_warnings():
         # nn.RNN warns that dropout has no effect with num_layers=1: the point here.
         warnings.simplefilter("ignore", UserWarning)
-        module = build_module(suite, case, device).train()
-    run = run_target(suite, case, device, module=module)
-    compare_with_reference(suite, case, device, run)
+        module = build_module(subject, case).train()
+    run = run_target(subject, case, module=module)
+    compare_with_reference(subject, case, run)
 
 
 MIN_STEP_PAIRS = 128
@@ -365,9 +366,9 @@ MASK_DESIGN = (
 )
 
 
-def _needs_mask_design(suite):
+def _needs_mask_design(subject):
     """Skip, saying why, where the family has no network that reveals dropout masks."""
-    family = suite.family
+    family = subject.family
     if "nonlinearity" not in family.options and family.name not in GATED_DESIGNS:
         pytest.skip(MASK_DESIGN.format(title=family.title))
     event(f"mask revealed by {_design_name(family.name)}")
@@ -506,10 +507,10 @@ def _decode(case, output):
     return codes.astype(np.int64)
 
 
-def _masks_seen(suite, case, device, seed):
+def _masks_seen(subject, case, seed):
     """Each upper direction's view of layer 0's keep mask: D arrays (L, N, D*H) of 0/1."""
     c = case.config
-    output, _ = _train_run(suite, case, device, seed)
+    output, _ = _train_run(subject, case, seed)
     codes = _decode(case, output)
     H, D = c.hidden_size, c.num_directions
     return [
@@ -520,7 +521,7 @@ def _masks_seen(suite, case, device, seed):
 
 @pytest.mark.rnn_requires("training_dropout")
 @given(case=mask_revealing_networks(), seed=st.integers(0, 2**31))
-def test_training_dropout_draws_a_fresh_mask_at_every_step(suite, device, case, seed):
+def test_training_dropout_draws_a_fresh_mask_at_every_step(subject, case, seed):
     """Masks of different steps agree no more often than independent masks do.
 
     Pair steps (0, 1), (2, 3), ... of each sequence and compare the keep mask of every
@@ -535,9 +536,9 @@ def test_training_dropout_draws_a_fresh_mask_at_every_step(suite, device, case, 
     every family (the gated networks' margin is derived in :data:`GATED_DESIGNS`), so
     the false-alarm rate is that 1e-8 per example for nn.RNN, nn.LSTM and nn.GRU alike.
     """
-    _needs_mask_design(suite)
-    observe(suite, case, device)
-    mask = _masks_seen(suite, case, device, seed)[0]
+    _needs_mask_design(subject)
+    observe(subject, case)
+    mask = _masks_seen(subject, case, seed)[0]
     pairs = case.seq_len // 2
     first, second = mask[0 : 2 * pairs : 2], mask[1 : 2 * pairs : 2]
     n = first.size
@@ -556,14 +557,14 @@ def test_training_dropout_draws_a_fresh_mask_at_every_step(suite, device, case, 
 
 @pytest.mark.rnn_requires("training_dropout", "bidirectional")
 @given(case=mask_revealing_networks(bidirectional=True), seed=st.integers(0, 2**31))
-def test_both_directions_of_the_next_layer_read_the_same_dropped_output(suite, device, case, seed):
+def test_both_directions_of_the_next_layer_read_the_same_dropped_output(subject, case, seed):
     # Exact: under torch's modules one dropped tensor feeds both directions, so the
     # decoded views are equal (decoding is exact for every family, see GATED_DESIGNS).
     # Independent masks per direction agree everywhere with probability
     # (p**2 + (1-p)**2)**(L*N*2H) <= 0.625**256 < 1e-52, so such a bug never passes.
-    _needs_mask_design(suite)
-    observe(suite, case, device)
-    forward_view, reverse_view = _masks_seen(suite, case, device, seed)
+    _needs_mask_design(subject)
+    observe(subject, case)
+    forward_view, reverse_view = _masks_seen(subject, case, seed)
     differ = np.argwhere(forward_view != reverse_view)
     if len(differ):
         t, n, unit = differ[0]
@@ -572,7 +573,7 @@ def test_both_directions_of_the_next_layer_read_the_same_dropped_output(suite, d
             f"of layer 0's output: at step {t}, batch element {n}, layer-0 unit {unit} "
             f"the forward direction saw it {_kept(forward_view[t, n, unit])} and the "
             f"reverse direction {_kept(reverse_view[t, n, unit])} ({len(differ)} of "
-            f"{forward_view.size} elements differ); {suite.family.title} drops layer 0's "
+            f"{forward_view.size} elements differ); {subject.family.title} drops layer 0's "
             f"output once and both directions read it\n  {case.describe()}"
         )
 

@@ -308,12 +308,13 @@ KIND_PARAMS = [
 @pytest.mark.rnn_requires("error_contract")
 @pytest.mark.parametrize("kind", KIND_PARAMS)
 @given(data=st.data())
-def test_invalid_calls_raise_like_nn_rnn(suite, device, kind, data):
+def test_invalid_calls_raise_like_nn_rnn(subject, kind, data):
+    device = subject.device
     call = data.draw(call_pairs(kind), label="call")
-    observe_config(suite, call.config)
+    observe_config(subject, call.config)
     expected = KINDS[kind].expected
-    spec, config = suite.target.spec, call.config.describe()
-    module = suite.target.build(call.config, device=device, dtype=torch.float32).eval()
+    spec, config = subject.target.spec, call.config.describe()
+    module = subject.target.build(call.config, device=device, dtype=torch.float32).eval()
     try:
         with torch.no_grad():
             module(*_tensors(call.valid, device))

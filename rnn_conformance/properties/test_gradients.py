@@ -50,8 +50,9 @@ def _gradient_axes(case, name, values):
 
 @pytest.mark.rnn_requires("autograd")
 @given(case=rnn_cases(batches=non_empty), data=st.data())
-def test_gradients_match_reference_bptt(suite, device, case, data):
-    observe(suite, case, device)
+def test_gradients_match_reference_bptt(subject, case, data):
+    device = subject.device
+    observe(subject, case)
     grad_output = data.draw(
         float_arrays(case.config.output_shape(case.seq_len, case.batch_size), dtype=case.dtype),
         label="grad_output",
@@ -59,11 +60,11 @@ def test_gradients_match_reference_bptt(suite, device, case, data):
     state = case.config.state_shapes(case.batch_size)
     grads = [data.draw(float_arrays(shape, dtype=case.dtype), label="grad_h_n") for shape in state]
     grad_h_n = pack_state(case.config, grads)
-    actual = run_target_gradients(suite, case, device, grad_output, grad_h_n)
-    precision = precision_for(suite, case, device)
+    actual = run_target_gradients(subject, case, grad_output, grad_h_n)
+    precision = precision_for(subject, case)
     expected, bounds = reference_gradients(case, precision, grad_output, grad_h_n)
     context = (
-        f"gradient from {suite.target.spec}'s autograd on {device} differs from the "
+        f"gradient from {subject.target.spec}'s autograd on {device} differs from the "
         f"reference's backpropagation through time ({precision.label}; see "
         f"rnn_conformance.tolerances.gradients_and_error_bounds)\n  {case.describe()}"
     )
@@ -105,9 +106,10 @@ small_tanh = rnn_configs(
         batches=batch_sizes(max_size=3, allow_empty=False),
     )
 )
-def test_gradcheck_passes_in_float64(suite, device, case):
-    observe(suite, case, device)
-    module = build_module(suite, case, device)
+def test_gradcheck_passes_in_float64(subject, case):
+    device = subject.device
+    observe(subject, case)
+    module = build_module(subject, case)
     names = [name for name, _ in module.named_parameters()]
     x, hx = case_tensors(case, device)
     state = [] if hx is None else [part for _, part in leaves(hx, "hx")]
@@ -117,13 +119,13 @@ def test_gradcheck_passes_in_float64(suite, device, case):
     def forward(x, *rest):
         parts, weights = rest[: len(state)], dict(zip(names, rest[len(state) :], strict=True))
         args = (x,) if hx is None else (x, pack_state(case.config, list(parts)))
-        output, h_n = suite.target.forward_with(module, weights, *args)
+        output, h_n = subject.target.forward_with(module, weights, *args)
         return (output, *(part for _, part in leaves(h_n, "h_n")))
 
     try:
         torch.autograd.gradcheck(forward, (*inputs, *params))
     except GradcheckError as exc:
         raise AssertionError(
-            f"torch.autograd.gradcheck failed for {suite.target.spec} on {device}: analytic "
+            f"torch.autograd.gradcheck failed for {subject.target.spec} on {device}: analytic "
             f"gradients differ from finite differences\n  {case.describe()}\n{exc}"
         ) from None

@@ -38,9 +38,9 @@ def starting_within_range(case: RNNCase) -> RNNCase:
 
 
 @given(case=rnn_cases(configs=rnn_configs(projections=False)).map(starting_within_range))
-def test_outputs_stay_in_the_nonlinearity_range(suite, device, case):
-    observe(suite, case, device)
-    run = run_target(suite, case, device)
+def test_outputs_stay_in_the_nonlinearity_range(subject, case):
+    observe(subject, case)
+    run = run_target(subject, case)
     ranges = case.config.family.state_ranges(case.config)
     parts = leaves(run.h_n, "h_n")
     checked = [("output", run.output, ranges[0])] + [
@@ -59,11 +59,11 @@ def test_outputs_stay_in_the_nonlinearity_range(suite, device, case):
 
 
 @given(case=rnn_cases())
-def test_repeated_calls_are_deterministic(suite, device, case):
-    observe(suite, case, device)
-    module = build_module(suite, case, device)
-    first = run_target(suite, case, device, module=module)
-    second = run_target(suite, case, device, module=module)
+def test_repeated_calls_are_deterministic(subject, case):
+    observe(subject, case)
+    module = build_module(subject, case)
+    first = run_target(subject, case, module=module)
+    second = run_target(subject, case, module=module)
     for name, a, b in (("output", first.output, second.output), ("h_n", first.h_n, second.h_n)):
         assert_identical(
             b,
@@ -75,13 +75,14 @@ def test_repeated_calls_are_deterministic(suite, device, case):
 
 
 @given(case=rnn_cases(allow_none_hx=False, layouts=memory_layouts()))
-def test_forward_does_not_modify_input_or_hx(suite, device, case):
-    observe(suite, case, device)
-    module = build_module(suite, case, device)
+def test_forward_does_not_modify_input_or_hx(subject, case):
+    device = subject.device
+    observe(subject, case)
+    module = build_module(subject, case)
     x, hx = case_tensors(case, device)
     before = (x.clone(), map_state(torch.clone, hx))
     with torch.no_grad():
-        suite.target.forward(module, x, hx)
+        subject.target.forward(module, x, hx)
     assert torch.equal(x, before[0]), f"forward modified its input\n  {case.describe()}"
     for (name, now), (_, then) in zip(leaves(hx, "hx"), leaves(before[1], "hx"), strict=True):
         assert torch.equal(now, then), f"forward modified {name}\n  {case.describe()}"

@@ -20,9 +20,9 @@ def _unit_axes(case):
 
 
 @given(case=rnn_cases(configs=rnn_configs(bidirectional=False)))
-def test_unidirectional_last_output_is_last_layer_h_n(suite, device, case):
-    observe(suite, case, device)
-    run = run_target(suite, case, device)
+def test_unidirectional_last_output_is_last_layer_h_n(subject, case):
+    observe(subject, case)
+    run = run_target(subject, case)
     assert_identical(
         output_at_step(case, run.output, -1),
         output_part(run.h_n)[-1],
@@ -34,9 +34,9 @@ def test_unidirectional_last_output_is_last_layer_h_n(suite, device, case):
 
 @pytest.mark.rnn_requires("bidirectional")
 @given(case=rnn_cases(configs=rnn_configs(bidirectional=True)))
-def test_bidirectional_output_ends_are_last_layer_h_n(suite, device, case):
-    observe(suite, case, device)
-    run = run_target(suite, case, device)
+def test_bidirectional_output_ends_are_last_layer_h_n(subject, case):
+    observe(subject, case)
+    run = run_target(subject, case)
     hidden = case.config.output_size
     assert_identical(
         output_at_step(case, run.output, -1)[..., :hidden],

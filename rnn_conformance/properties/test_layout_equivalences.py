@@ -25,20 +25,20 @@ batched_only = batch_sizes(allow_unbatched=False)
 
 
 @given(case=rnn_cases(batches=batched_only))
-def test_batch_first_is_a_transpose(suite, device, case):
-    observe(suite, case, device)
+def test_batch_first_is_a_transpose(subject, case):
+    device = subject.device
+    observe(subject, case)
     flipped_config = case.config.with_(batch_first=not case.config.batch_first)
     flipped = case.with_(config=flipped_config, input=case.input.transpose(1, 0, 2))
-    run = run_target(suite, case, device)
-    other = run_target(suite, flipped, device)
+    run = run_target(subject, case)
+    other = run_target(subject, flipped, )
     transposed_back = other.__class__(
         other.output.transpose(1, 0, 2), other.h_n, other.output_tensor, other.h_n_tensor
     )
     target(
         assert_runs_agree(
-            suite,
+            subject,
             case,
-            device,
             run,
             transposed_back,
             claim="batch_first transposes input and output, not h_n",
@@ -49,16 +49,17 @@ def test_batch_first_is_a_transpose(suite, device, case):
 
 @pytest.mark.rnn_requires("unbatched")
 @given(case=rnn_cases(batches=st.none()))
-def test_unbatched_equals_batched_of_one(suite, device, case):
-    observe(suite, case, device)
+def test_unbatched_equals_batched_of_one(subject, case):
+    device = subject.device
+    observe(subject, case)
     axis = batch_axis(case.config)
     batched = case.with_(
         batch_size=1,
         input=np.expand_dims(case.input, axis),
         hx=map_state(lambda h: h[:, None, :], case.hx),
     )
-    run = run_target(suite, case, device)
-    batched_run = run_target(suite, batched, device)
+    run = run_target(subject, case)
+    batched_run = run_target(subject, batched, )
     squeezed = batched_run.__class__(
         np.squeeze(batched_run.output, axis),
         map_state(lambda h: h[:, 0], batched_run.h_n),
@@ -67,9 +68,8 @@ def test_unbatched_equals_batched_of_one(suite, device, case):
     )
     target(
         assert_runs_agree(
-            suite,
+            subject,
             case,
-            device,
             run,
             squeezed,
             claim="unbatched input equals batched input with N=1, squeezed",
@@ -79,13 +79,14 @@ def test_unbatched_equals_batched_of_one(suite, device, case):
 
 
 @given(case=rnn_cases(allow_none_hx=False))
-def test_missing_hx_equals_zeros(suite, device, case):
+def test_missing_hx_equals_zeros(subject, case):
+    device = subject.device
     zeros = case.with_(hx=map_state(np.zeros_like, case.hx))
     omitted = case.with_(hx=None)
-    observe(suite, zeros, device)
-    module = build_module(suite, zeros, device)
-    with_zeros = run_target(suite, zeros, device, module=module)
-    with_none = run_target(suite, omitted, device, module=module)
-    without_arg = run_target(suite, omitted, device, module=module, pass_hx=False)
+    observe(subject, zeros, device)
+    module = build_module(subject, zeros, device)
+    with_zeros = run_target(subject, zeros, module=module)
+    with_none = run_target(subject, omitted, module=module)
+    without_arg = run_target(subject, omitted, module=module, pass_hx=False)
     for run, how in ((with_none, "hx=None"), (without_arg, "no hx argument")):
-        assert_runs_agree(suite, zeros, device, run, with_zeros, claim=f"{how} equals hx=zeros")
+        assert_runs_agree(subject, zeros, run, with_zeros, claim=f"{how} equals hx=zeros")

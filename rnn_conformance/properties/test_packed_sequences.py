@@ -55,7 +55,7 @@ def _same_indices(got, given):
     return torch.equal(got.cpu(), given.cpu())
 
 
-def _check_packed_result(suite, case, device, packed, output, h_n, lengths):
+def _check_packed_result(subject, case, packed, output, h_n, lengths):
     """The checks of every call, for PackedSequence input; returns the padded output.
 
     The packing itself first (the input's ``batch_sizes`` and indices, one data row per
@@ -80,7 +80,7 @@ def _check_packed_result(suite, case, device, packed, output, h_n, lengths):
             problems.append(f"{name} {shown[0]}, expected the input's {shown[1]}")
     if problems:
         raise TargetContractError(
-            f"{suite.target.spec} returned a PackedSequence with "
+            f"{subject.target.spec} returned a PackedSequence with "
             + "; ".join(problems)
             + f" {where}"
         )
@@ -88,7 +88,7 @@ def _check_packed_result(suite, case, device, packed, output, h_n, lengths):
         output, batch_first=case.config.batch_first, total_length=case.seq_len
     )
     try:
-        check_result(suite, case, device, padded, h_n)
+        check_result(subject, case, padded, h_n)
     except TargetContractError as exc:
         raise TargetContractError(
             f"{exc}\n  {where}; output is its data unpacked by pad_packed_sequence"
@@ -98,8 +98,9 @@ def _check_packed_result(suite, case, device, packed, output, h_n, lengths):
 
 @pytest.mark.rnn_requires("packed_sequences")
 @given(case=rnn_cases(batches=batched), enforce_sorted=st.booleans(), data=st.data())
-def test_packed_sequences_run_as_if_alone(suite, device, case, enforce_sorted, data):
-    observe(suite, case, device)
+def test_packed_sequences_run_as_if_alone(subject, case, enforce_sorted, data):
+    device = subject.device
+    observe(subject, case)
     lengths = data.draw(
         st.lists(st.integers(1, case.seq_len), min_size=case.batch_size, max_size=case.batch_size),
         label="lengths",
@@ -107,17 +108,17 @@ def test_packed_sequences_run_as_if_alone(suite, device, case, enforce_sorted, d
     if enforce_sorted:
         lengths = sorted(lengths, reverse=True)
     bf = case.config.batch_first
-    module = build_module(suite, case, device)
+    module = build_module(subject, case)
     x, hx = case_tensors(case, device)
     packed = pack_padded_sequence(
         x, torch.tensor(lengths), batch_first=bf, enforce_sorted=enforce_sorted
     )
     with torch.no_grad():
-        output, h_n = suite.target.forward(module, packed, hx)
-    padded = _check_packed_result(suite, case, device, packed, output, h_n, lengths)
+        output, h_n = subject.target.forward(module, packed, hx)
+    padded = _check_packed_result(subject, case, packed, output, h_n, lengths)
     padded, h_n = as_float64(padded), map_state(as_float64, h_n)
     steps_axis, sequences_axis = time_axis(case), batch_axis(case.config)
-    precision = precision_for(suite, case, device)
+    precision = precision_for(subject, case)
     for i, length in enumerate(lengths):
         alone = case.with_(
             input=np.take(

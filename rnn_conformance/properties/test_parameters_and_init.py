@@ -45,20 +45,21 @@ LARGE = RNNConfig(
 )
 
 
-def _build(suite, config, device, dtype="float32"):
-    return suite.target.build(config, device=device, dtype=TORCH_DTYPES[dtype])
+def _build(subject, config, device, dtype="float32"):
+    return subject.target.build(config, device=device, dtype=TORCH_DTYPES[dtype])
 
 
-def _dtypes(suite):
+def _dtypes(subject):
     """float32, and float64 unless the target declared it unsupported."""
-    return ("float32",) if "float64" in suite.unsupported else ("float32", "float64")
+    return ("float32",) if "float64" in subject.unsupported else ("float32", "float64")
 
 
 @given(config=rnn_configs())
-def test_parameters_have_nn_rnn_names_order_shapes_dtype_and_device(suite, device, config):
-    observe_config(suite, config)
-    for dtype in _dtypes(suite):
-        module = _build(suite, config, device, dtype)
+def test_parameters_have_nn_rnn_names_order_shapes_dtype_and_device(subject, config):
+    device = subject.device
+    observe_config(subject, config)
+    for dtype in _dtypes(subject):
+        module = _build(subject, config, device, dtype)
         params = dict(module.named_parameters())
         assert list(params) == config.parameter_names(), (
             f"parameters {list(params)} != {config.family.title}'s {config.parameter_names()} for "
@@ -72,9 +73,10 @@ def test_parameters_have_nn_rnn_names_order_shapes_dtype_and_device(suite, devic
 
 
 @given(config=rnn_configs())
-def test_constructor_arguments_are_exposed_as_attributes(suite, device, config):
-    observe_config(suite, config)
-    module = _build(suite, config, device)
+def test_constructor_arguments_are_exposed_as_attributes(subject, config):
+    device = subject.device
+    observe_config(subject, config)
+    module = _build(subject, config, device)
     for name, value in config.constructor_kwargs().items():
         assert getattr(module, name, "<missing>") == value, (
             f"attribute {name} is {getattr(module, name, '<missing>')!r}, expected {value!r}"
@@ -84,9 +86,10 @@ def test_constructor_arguments_are_exposed_as_attributes(suite, device, config):
 @pytest.mark.rnn_requires("initialisation")
 @given(config=rnn_configs())
 @example(config=LARGE)
-def test_initialisation_is_uniform_within_one_over_sqrt_hidden(suite, device, config):
-    observe_config(suite, config)
-    module = _build(suite, config, device, _dtypes(suite)[-1])
+def test_initialisation_is_uniform_within_one_over_sqrt_hidden(subject, config):
+    device = subject.device
+    observe_config(subject, config)
+    module = _build(subject, config, device, _dtypes(subject)[-1])
     k = 1 / math.sqrt(config.hidden_size)
     values = np.sort(
         np.concatenate([p.detach().cpu().numpy().ravel() for p in module.parameters()]) / k
@@ -154,12 +157,13 @@ def _what_torch_raises(kwargs):
         resolve(FAMILY.module_target)(**kwargs)
     except Exception as exc:
         return f"raises {type(exc).__name__}: {exc}"
-    return "returns a module (the suite expects otherwise: its table is out of date)"
+    return "returns a module (the subject expects otherwise: its table is out of date)"
 
 
 @pytest.mark.rnn_requires("error_contract")
 @pytest.mark.parametrize(("change", "error"), BAD_CONSTRUCTOR_PARAMS)
-def test_bad_constructor_arguments_raise_like_nn_rnn(suite, device, change, error):
+def test_bad_constructor_arguments_raise_like_nn_rnn(subject, change, error):
+    device = subject.device
     valid = {"input_size": 3, "hidden_size": 4, "num_layers": 2}
     bad = {**valid, **change}
     claim = (
@@ -169,14 +173,14 @@ def test_bad_constructor_arguments_raise_like_nn_rnn(suite, device, change, erro
     # A rejection proves something only if the same target builds the valid counterpart:
     # a target that raises for every argument must fail here, not pass.
     try:
-        suite.target.build_with(valid, device=device, dtype=torch.float32)
+        subject.target.build_with(valid, device=device, dtype=torch.float32)
     except TargetContractError as exc:
         raise TargetContractError(
             f"{claim}\n  a rejection counts only once the target builds the valid counterpart,"
             f" as {FAMILY.title} does, but {exc}"
         ) from None
     try:
-        module = suite.target.build_with(bad, device=device, dtype=torch.float32)
+        module = subject.target.build_with(bad, device=device, dtype=torch.float32)
     except TargetContractError as exc:
         # build_with wraps what the constructor raised; without a cause it is the contract.
         raised = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
@@ -194,6 +198,6 @@ def test_bad_constructor_arguments_raise_like_nn_rnn(suite, device, change, erro
                 "(rnn_conformance.capabilities) if the target lacks one"
             )
     raise AssertionError(
-        f"{claim}\n  arguments: {_call(suite.target, bad, device)}\n"
+        f"{claim}\n  arguments: {_call(subject.target, bad, device)}\n"
         f"  {FAMILY.title} {_what_torch_raises(bad)}\n  the target {did}"
     )

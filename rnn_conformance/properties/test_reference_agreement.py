@@ -1,6 +1,6 @@
 """The target's output and h_n equal the float64 NumPy reference within the tolerance policy.
 
-This is the numerical heart of the suite: every knob (tanh/relu, layers, bias,
+This is the numerical heart of the subject: every knob (tanh/relu, layers, bias,
 bidirectional, batch_first, unbatched, hx or not, float32/float64, non-contiguous
 input and hx) against an independent implementation of nn.RNN's recurrence, plus the
 pinned cases of :mod:`rnn_conformance.known_cases` (tutorial numbers, empty batch, one
@@ -26,10 +26,10 @@ from rnn_conformance.strategies import memory_layouts, rnn_cases
 # No @example here: Hypothesis runs explicit examples first and stops at the first that
 # fails, so a pinned case would be reported unshrunk in place of a minimal one.
 @given(case=rnn_cases(layouts=memory_layouts()))
-def test_output_and_h_n_match_reference(suite, device, case):
-    observe(suite, case, device)
-    run = run_target(suite, case, device)
-    target(compare_with_reference(suite, case, device, run), label="error / allowed error")
+def test_output_and_h_n_match_reference(subject, case):
+    observe(subject, case)
+    run = run_target(subject, case)
+    target(compare_with_reference(subject, case, run), label="error / allowed error")
 
 
 # The session's family is selected before the properties are collected.
@@ -37,11 +37,11 @@ PINNED = known_cases(selected_family())
 
 
 @pytest.mark.parametrize("name", list(PINNED))
-def test_known_cases_match_reference(suite, device, name):
+def test_known_cases_match_reference(subject, name):
     case = PINNED[name]()
     # A drawn case never needs a declared gap; a pinned one that does skips, naming it.
-    missing = missing_capabilities(case, suite.unsupported)
+    missing = missing_capabilities(case, subject.unsupported)
     if missing:
         pytest.skip(skip_reason(missing))
-    run = run_target(suite, case, device)
-    compare_with_reference(suite, case, device, run)
+    run = run_target(subject, case)
+    compare_with_reference(subject, case, run)

@@ -31,22 +31,23 @@ one_step_cases = rnn_cases(
 
 
 @given(case=one_step_cases)
-def test_rnn_cell_matches_reference(suite, device, case):
-    observe(suite, case, device, uses="cell")
-    module = build_cell(suite, case, device)
+def test_rnn_cell_matches_reference(subject, case):
+    device = subject.device
+    observe(subject, case, uses="cell")
+    module = build_cell(subject, case)
     names = [name for name, _ in module.named_parameters()]
     wanted = list(case.config.family.direction_parameters(case.config, 0))
-    assert names == wanted, f"{suite.cell_target.spec} parameters {names}, expected {wanted}"
+    assert names == wanted, f"{subject.cell_target.spec} parameters {names}, expected {wanted}"
     h = map_state(lambda h: h[0], case.hx)
-    actual = run_cell_target(suite, case, device, case.input[0], h, module=module)
+    actual = run_cell_target(subject, case, case.input[0], h, module=module)
     # A one-step, one-layer RNN is exactly one cell step: use its reference and bound.
-    expected = run_reference(case, precision_for(suite, case, device, cell=True))
+    expected = run_reference(case, precision_for(subject, case, cell=True))
     assert_within(
         actual,
         map_state(lambda h: h[0], expected.h_n),
         map_state(lambda h: h[0], expected.bounds.h_n),
         what="h'",
         axes=hidden_axes(case)[1:],
-        context=f"{suite.cell_target.spec} on {device} differs from the reference cell step\n"
+        context=f"{subject.cell_target.spec} on {device} differs from the reference cell step\n"
         f"  {case.describe()}",
     )

@@ -12,7 +12,7 @@ from rnn_conformance.strategies import memory_layouts, rnn_cases
 
 
 @given(case=rnn_cases(layouts=memory_layouts()))
-def test_output_and_h_n_shapes(suite, device, case):
-    observe(suite, case, device)
-    run = run_target(suite, case, device, check=False)
-    check_result(suite, case, device, run.output_tensor, run.h_n_tensor)
+def test_output_and_h_n_shapes(subject, case):
+    observe(subject, case)
+    run = run_target(subject, case, check=False)
+    check_result(subject, case, run.output_tensor, run.h_n_tensor)

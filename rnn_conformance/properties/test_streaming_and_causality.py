@@ -49,13 +49,14 @@ def _steps(case, steps):
     ),
     data=st.data(),
 )
-def test_outputs_do_not_depend_on_the_future(suite, device, case, data):
-    observe(suite, case, device)
+def test_outputs_do_not_depend_on_the_future(subject, case, data):
+    device = subject.device
+    observe(subject, case)
     cut = data.draw(st.integers(1, case.seq_len - 1), label="first changed step")
     hidden = case.config.output_size
-    module = build_module(suite, case, device)
-    run = run_target(suite, case, device, module=module)
-    bounds = run_reference(case, precision_for(suite, case, device)).bounds.output
+    module = build_module(subject, case)
+    run = run_target(subject, case, module=module)
+    bounds = run_reference(case, precision_for(subject, case)).bounds.output
     checks = [(slice(None, cut), slice(cut, None), slice(0, hidden), "forward outputs before")]
     if case.config.bidirectional:
         checks.append(
@@ -66,7 +67,7 @@ def test_outputs_do_not_depend_on_the_future(suite, device, case, data):
         altered[_steps(case, changed)] = round_to_dtype(
             0.5 - altered[_steps(case, changed)], case.dtype
         )
-        other = run_target(suite, case.with_(input=altered), device, module=module)
+        other = run_target(subject, case.with_(input=altered), module=module)
         region = (*_steps(case, kept)[:-1], units)
         assert_within(
             other.output[region],
@@ -88,8 +89,9 @@ def test_outputs_do_not_depend_on_the_future(suite, device, case, data):
     ),
     data=st.data(),
 )
-def test_chunked_evaluation_equals_whole_sequence(suite, device, case, data):
-    observe(suite, case, device)
+def test_chunked_evaluation_equals_whole_sequence(subject, case, data):
+    device = subject.device
+    observe(subject, case)
     cuts = sorted(
         data.draw(
             st.sets(st.integers(1, case.seq_len - 1), min_size=1, max_size=4),
@@ -97,13 +99,13 @@ def test_chunked_evaluation_equals_whole_sequence(suite, device, case, data):
         )
     )
     axis = time_axis(case)
-    module = build_module(suite, case, device)
-    whole = run_target(suite, case, device, module=module)
+    module = build_module(subject, case)
+    whole = run_target(subject, case, module=module)
     hx, outputs = case.hx, []
     for start, stop in zip([0, *cuts], [*cuts, case.seq_len], strict=True):
         chunk = np.take(case.input, range(start, stop), axis=axis)
         part = run_target(
-            suite, case.with_(input=chunk, seq_len=stop - start, hx=hx), device, module=module
+            subject, case.with_(input=chunk, seq_len=stop - start, hx=hx), module=module
         )
         outputs.append(part.output)
         hx = part.h_n
@@ -111,9 +113,8 @@ def test_chunked_evaluation_equals_whole_sequence(suite, device, case, data):
         np.concatenate(outputs, axis=axis), hx, whole.output_tensor, whole.h_n_tensor
     )
     assert_runs_agree(
-        suite,
+        subject,
         case,
-        device,
         streamed,
         whole,
         claim=f"running chunks split at steps {cuts} with carried h_n equals one call",

@@ -35,15 +35,12 @@ class FailureContext:
 
 
 def _suite(context: FailureContext) -> Any:
-    return context.arguments.get("suite")
+    return context.arguments.get("subject")
 
 
 def family_of(context: FailureContext) -> Any:
-    """The property's suite's family, else the selected one (a property without a suite)."""
-    from rnn_conformance.families import family_named, selected_family
-
-    suite = _suite(context)
-    return getattr(suite, "family", None) or family_named(selected_family())
+    """The family of the property's subject."""
+    return _suite(context).family
 
 
 def role_of(context: FailureContext, call: RecordedCall) -> str:
@@ -124,15 +121,16 @@ def config_of(family: Any, built_with: Mapping[str, Any], role: str) -> Any:
     """The reference's ``RNNConfig`` for the constructor arguments (a cell's: one layer)."""
     from rnn_conformance.config import RNNConfig
 
-    fields = set(RNNConfig.__dataclass_fields__) - {"family_name"}
+    fields = {"input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout",
+              "bidirectional", *family.options}
     given = {name: value for name, value in built_with.items() if name in fields}
     if role == "cell":
         given = {
             name: given[name]
-            for name in ("input_size", "hidden_size", "bias", "nonlinearity")
+            for name in ("input_size", "hidden_size", "bias", *family.cell_options)
             if name in given
         }
-    return RNNConfig(**given, family_name=family.name)
+    return RNNConfig(**given, family=family)
 
 
 def largest_bound(context: FailureContext, call: RecordedCall, role: str) -> float | None:

@@ -33,20 +33,23 @@ class Reproduction:
     """How many recorded calls were tried."""
 
 
-def build_reproduction(builds: list[RecordedBuild], prop: str, message: str) -> Reproduction:
+def build_reproduction(
+    builds: list[RecordedBuild], prop: str, message: str, family: Any
+) -> Reproduction:
     """A script for a failure about constructions alone: the first that reproduces.
 
-    >>> build_reproduction([], "test_x", "").note.startswith("no standalone script")
+    ``family`` is the property's subject's: its torch classes are the oracle.
+
+    >>> from rnn_conformance.families import family_named
+    >>> build_reproduction([], "test_x", "", family_named("rnn")).note.startswith("no standalone")
     True
     """
-    from rnn_conformance.families import family_named, selected_family
     from rnn_conformance.target import resolve
 
     if not builds:
         return Reproduction(
             note="no standalone script: no record of the target's calls or constructions"
         )
-    family = family_named(selected_family())
     for tried, build in enumerate(builds, start=1):
         role = (
             "module" if build.spec != family.cell_target and "num_layers" in build.kwargs else None
