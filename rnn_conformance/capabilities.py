@@ -78,6 +78,7 @@ are never drawn for a target declaring the capability they need (the reduced-pre
 dtypes ``float16`` and ``bfloat16`` likewise, though only their own property draws them).
 """
 
+
 class CapabilityError(ValueError):
     """An unknown capability name was declared."""
 

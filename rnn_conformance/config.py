@@ -147,8 +147,10 @@ class RNNConfig:
         return self.family.cell_kwargs(self)
 
     def needed_capabilities(self) -> frozenset[str]:
-        """The capabilities this configuration needs: ``without_bias``, a reverse direction,
-        and whatever the family's own arguments need (nn.LSTM's ``projection``).
+        """The capabilities this configuration needs (:mod:`rnn_conformance.capabilities`).
+
+        ``without_bias``, ``bidirectional``, and what the family's own arguments need
+        (nn.LSTM's ``projection``).
 
         >>> sorted(RNNConfig(2, 3, bias=False, family="lstm", proj_size=1).needed_capabilities())
         ['projection', 'without_bias']
@@ -246,4 +248,3 @@ class RNNConfig:
     def state_shapes(self, batch_size: int | None) -> tuple[tuple[int, ...], ...]:
         """:meth:`hidden_shape` of every state part."""
         return tuple(self.hidden_shape(batch_size, part) for part in range(len(self.state_sizes)))
-

@@ -236,9 +236,7 @@ def failure_details(
     }
 
 
-def _reproduction(
-    leaf: BaseException, record: Any, message: str, family: Any
-) -> dict[str, str]:
+def _reproduction(leaf: BaseException, record: Any, message: str, family: Any) -> dict[str, str]:
     """``repro`` (a script) or ``repro_note`` for a failure's record of calls."""
     if not isinstance(leaf, Exception):
         # A time limit or an interrupt: replaying the calls could hang again.

@@ -12,7 +12,7 @@ Example:
     >>> case = stacked_tutorial_case()
     >>> case.config.num_layers, case.input.shape
     (2, (1, 4, 2))
-    >>> list(known_cases(family_named("lstm")))[-1]
+    >>> list(known_cases(family_named("lstm")))[0]
     'projection_2_layers_bidirectional_hx'
 
 """
@@ -47,8 +47,13 @@ SHARED_SHAPES: tuple[PinnedCase, ...] = (
     # output[:, 0]; layer 1 consumes both directions of layer 0.
     PinnedCase(
         "bidirectional_2_layers_batch_first_hx",
-        {"input_size": 3, "hidden_size": 4, "num_layers": 2, "batch_first": True,
-         "bidirectional": True},
+        {
+            "input_size": 3,
+            "hidden_size": 4,
+            "num_layers": 2,
+            "batch_first": True,
+            "bidirectional": True,
+        },
         seq_len=5,
         batch_size=3,
     ),
@@ -60,8 +65,9 @@ SHARED_SHAPES: tuple[PinnedCase, ...] = (
     ),
     PinnedCase("one_step", {"input_size": 5, "hidden_size": 6, "num_layers": 2}, 1, 2),
     # In the family's relu mode where it has one: unbounded states over many steps.
-    PinnedCase("long_sequence_96_steps", {"input_size": 4, "hidden_size": 8,
-                                          "batch_first": True}, 96, 3),
+    PinnedCase(
+        "long_sequence_96_steps", {"input_size": 4, "hidden_size": 8, "batch_first": True}, 96, 3
+    ),
     PinnedCase(
         "wide_hidden_state_72",
         {"input_size": 16, "hidden_size": 72, "num_layers": 2, "bidirectional": True},

@@ -6,8 +6,9 @@ property with the same exception: 65 failures and thousands of lines of log that
 thing. So the session first builds the family's default configuration, module and cell,
 on every selected device, in float32. If that fails, the run stops before the properties
 with one error naming the call and the exception, and the exit code
-:data:`~rnn_conformance.constants.PREFLIGHT_FAILED`, distinct from pytest's own. Only construction is checked here: a
-target that builds but fails its calls is the properties' business, one verdict each.
+:data:`~rnn_conformance.constants.PREFLIGHT_FAILED`, distinct from pytest's own. Only
+construction is checked here: a target that builds but fails its calls is the
+properties' business, one verdict each.
 
 >>> from rnn_conformance.families import family_named
 >>> from rnn_conformance.target import Target

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from hypothesis import Phase, settings
 
-
 __all__ = ["PROFILES"]
 
 # No per-example deadline: building an RNN and a first call on a new shape take

@@ -1,6 +1,7 @@
 """pytest hooks that keep a run alive, and its verdicts true, whatever the target does.
 
-Registered with the session's hooks (:mod:`rnn_conformance.hooks`) in sessions that run the properties.
+Registered with the session's hooks (:mod:`rnn_conformance.hooks`) in sessions that run the
+properties.
 
 * **A crashing target** (SIGSEGV, SIGABRT, SIGBUS, SIGFPE, ``os._exit``, the kernel's
   out-of-memory kill). Each process keeps a flight record of the target call in progress

@@ -14,7 +14,8 @@ console and both report files print it.
 >>> facts = resolve(collect({}, style="runner", environ={}))
 >>> facts.describe()["subjects"]
 'rnn-cpu: torch.nn:RNN (cell torch.nn:RNNCell)'
->>> [subject.id for subject in resolve(collect({"family": "all"}, style="runner", environ={})).subjects]
+>>> every = resolve(collect({"family": "all"}, style="runner", environ={}))
+>>> [subject.id for subject in every.subjects]
 ['rnn-cpu', 'lstm-cpu', 'gru-cpu']
 """
 

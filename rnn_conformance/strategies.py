@@ -358,6 +358,7 @@ def _configs(
     bidirectional: bool | None,
     family: Family | None,
     projections: bool,
+    own_arguments: bool,
     gaps: _Gaps,
 ) -> RNNConfig:
     family = current_family() if family is None else family
@@ -374,8 +375,10 @@ def _configs(
         dropout=dropout,
         bidirectional=_draw_flag(draw, "bidirectional", bidirectional, lacks),
     )
-    own = family.option_strategy(
-        hidden_size, unsupported=lacks, relu=relu, projections=projections
+    own = (
+        family.option_strategy(hidden_size, unsupported=lacks, relu=relu, projections=projections)
+        if own_arguments
+        else st.just({})
     )
     return RNNConfig(input_size, hidden_size, num_layers, family=family, **shared, **draw(own))
 
@@ -400,6 +403,7 @@ def rnn_configs(
     dropouts: Sequence[float] = (0.0, 0.5),
     family: str | Family | None = None,
     projections: bool = True,
+    own_arguments: bool = True,
     unsupported: Collection[str] | None = None,
     uses: Uses = "rnn",
 ) -> st.SearchStrategy[RNNConfig]:
@@ -418,7 +422,8 @@ def rnn_configs(
     (nn.RNN's ``nonlinearity='relu'``; a family without one raises ``unittest.SkipTest``
     when drawn), ``relu=False`` never, for claims that need a smooth recurrence;
     ``projections=False`` never draws a projection of ``h``, for claims that hold only
-    without one.
+    without one; ``own_arguments=False`` keeps the family's own arguments at their
+    defaults.
 
     A declared gap (``unsupported``, ``uses``: see the module's docstring) is never
     drawn: ``bias`` stays True for ``without_bias``, ``proj_size`` 0 for ``projection``,
@@ -426,9 +431,9 @@ def rnn_configs(
     (``bidirectional=True`` for a target without it) raises ``unittest.SkipTest`` when
     drawn.
 
-    Shrinks towards the smallest config the arguments allow: the minimum sizes, the family's
-    default arguments (tanh), bias on, sequence-first, unidirectional, the smallest dropout; with the
-    defaults, ``RNNConfig(1, 1)``.
+    Shrinks towards the smallest config the arguments allow: the minimum sizes, the
+    family's default arguments (tanh), bias on, sequence-first, unidirectional, the
+    smallest dropout; with the defaults, ``RNNConfig(1, 1)``.
 
     Combine with ``|`` rather than filter: the configs whose outputs are causal (one
     layer in either direction, or several forwards only) are
@@ -474,6 +479,7 @@ def rnn_configs(
         bidirectional=_check_flag("bidirectional", bidirectional),
         family=chosen,
         projections=_check_bool("projections", projections),
+        own_arguments=_check_bool("own_arguments", own_arguments),
         gaps=_check_gaps(unsupported, uses),
     )
 

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from rnn_conformance.capabilities import CAPABILITIES
-from rnn_conformance.drawing import USES, Uses
 from rnn_conformance.config import RNNConfig
+from rnn_conformance.drawing import USES, Uses
 from rnn_conformance.dtypes import FLOAT_DTYPES
 
 __all__ = [

@@ -68,6 +68,7 @@ class PinnedCase:
     weights: Mapping[str, Any] | None = None
     input: Any = None
 
+
 @dataclass
 class StepGradients:
     """What one backward step returns, for the shared backward pass to finish.
@@ -112,6 +113,10 @@ class Family:
     """The shared constructor argument the family's own follow in its signature."""
     cell_options: ClassVar[tuple[str, ...]] = ()
     """The family's own arguments its cell takes too (nn.RNNCell's ``nonlinearity``)."""
+    option_capabilities: ClassVar[Mapping[str, str]] = {}
+    """The capability each of its own arguments needs away from its default (nn.LSTM's
+    ``proj_size``: ``projection``): such values are never drawn for a target declaring it
+    unsupported, and the argument's error checks belong to it."""
     relu_options: ClassVar[Mapping[str, Any] | None] = None
     """The arguments that select a relu mode (nn.RNN's ``nonlinearity='relu'``); None: none.
 
@@ -156,8 +161,12 @@ class Family:
         return st.just({})
 
     def needed_capabilities(self, config: RNNConfig) -> frozenset[str]:
-        """The capabilities (:mod:`rnn_conformance.capabilities`) its own arguments need."""
-        return frozenset()
+        """The capabilities its own arguments need (:attr:`option_capabilities`)."""
+        return frozenset(
+            capability
+            for name, capability in self.option_capabilities.items()
+            if config.option(name) != self.options[name]
+        )
 
     def labels(self, config: RNNConfig) -> list[str]:
         """Coarse words for the family's own arguments, for ``event()`` coverage labels."""

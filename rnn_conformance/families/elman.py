@@ -111,7 +111,7 @@ class Elman(Family):
         relu: bool | None,
         projections: bool,
     ) -> st.SearchStrategy[dict[str, Any]]:
-        """tanh or relu (shrinking to tanh), or the one ``relu`` asks for."""
+        """Tanh or relu (shrinking to tanh), or the one ``relu`` asks for."""
         choices = {None: NONLINEARITIES, True: ("relu",), False: ("tanh",)}[relu]
         return st.fixed_dictionaries({"nonlinearity": st.sampled_from(choices)})
 

@@ -41,6 +41,7 @@ class LongShortTermMemory(Family):
     gates: ClassVar[int] = 4
     state_names: ClassVar[tuple[str, ...]] = ("h", "c")
     options: ClassVar[Mapping[str, Any]] = {"proj_size": 0}
+    option_capabilities: ClassVar[Mapping[str, str]] = {"proj_size": "projection"}
     invalid_arguments: ClassVar[tuple[tuple[Mapping[str, Any], type[Exception]], ...]] = (
         ({"proj_size": -1}, ValueError),
         ({"proj_size": 4}, ValueError),  # not smaller than hidden_size=4
@@ -88,10 +89,6 @@ class LongShortTermMemory(Family):
             return st.just({"proj_size": 0})
         sizes = st.just(0) | st.integers(1, hidden_size - 1)
         return st.fixed_dictionaries({"proj_size": sizes})
-
-    def needed_capabilities(self, config: RNNConfig) -> frozenset[str]:
-        """``projection`` for ``proj_size > 0``."""
-        return frozenset({"projection"}) if config.option("proj_size") else frozenset()
 
     def labels(self, config: RNNConfig) -> list[str]:
         """``lstm``, and the projection's size."""

@@ -15,10 +15,10 @@ import pytest
 import torch
 from hypothesis import settings
 
+import rnn_conformance.profiles  # noqa: F401 (registers the profiles)
 from rnn_conformance.constants import PREFLIGHT_FAILED, default_profile
 from rnn_conformance.options import OPTIONS, collect
 from rnn_conformance.preflight import problem as preflight_problem
-import rnn_conformance.profiles  # noqa: F401 (registers the profiles)
 from rnn_conformance.run_guards import xdist_worker
 from rnn_conformance.session import RunFacts, UsageProblem, resolve
 

@@ -107,9 +107,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         across = item.get_closest_marker("rnn_across_devices") is not None
         item.user_properties.append((SUBJECT_PROPERTY, _ids(subject, across)))
-        item.user_properties.append(
-            (DEVICE_PROPERTY, ACROSS_DEVICES if across else subject.device)
-        )
+        item.user_properties.append((DEVICE_PROPERTY, ACROSS_DEVICES if across else subject.device))
 
 
 @pytest.hookimpl(wrapper=True)

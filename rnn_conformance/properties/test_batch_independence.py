@@ -35,7 +35,6 @@ def _select(case, run_or_arrays, order):
 
 @given(case=rnn_cases(batches=several), data=st.data())
 def test_permuting_the_batch_permutes_the_results(subject, case, data):
-    device = subject.device
     observe(subject, case)
     order = data.draw(st.permutations(range(case.batch_size)), label="batch order")
     module = build_module(subject, case)
@@ -54,7 +53,6 @@ def test_permuting_the_batch_permutes_the_results(subject, case, data):
 
 @given(case=rnn_cases(batches=several), data=st.data())
 def test_each_sequence_is_independent_of_the_rest_of_the_batch(subject, case, data):
-    device = subject.device
     observe(subject, case)
     subset = sorted(
         data.draw(

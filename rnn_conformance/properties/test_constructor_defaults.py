@@ -28,7 +28,6 @@ import torch
 from hypothesis import given, target
 from hypothesis import strategies as st
 
-from rnn_conformance.families import family_named, selected_family
 from rnn_conformance.harness import (
     TORCH_DTYPES,
     compare_with_reference,
@@ -39,8 +38,6 @@ from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
 from rnn_conformance.target import TargetContractError
 from rnn_conformance.target_calls import announce_build, watch_module
 
-FAMILY = family_named(selected_family())
-"""The session's family (``--rnn-family``), whose torch module's defaults are claimed."""
 DTYPE = "float32"
 """The dtype of the results compared: torch's default dtype, unless a session changes it."""
 MISSING = "<missing>"
@@ -49,12 +46,11 @@ MISSING = "<missing>"
 # dropout=0.0); the input is batched and sequence-first, as the default batch_first reads it.
 default_configs = rnn_configs(
     max_layers=1,
-    nonlinearities=("tanh",),
     bias=True,
     batch_first=False,
     bidirectional=False,
     dropouts=(),
-    projections=False,
+    own_arguments=False,
 )
 default_cases = rnn_cases(
     configs=default_configs,
@@ -76,7 +72,7 @@ def _build(subject, config, how):
         module = subject.target.factory(*args, **kwargs)
     except Exception as exc:
         raise TargetContractError(
-            f"{call} raised {type(exc).__name__}: {exc}; {FAMILY.title} takes input_size "
+            f"{call} raised {type(exc).__name__}: {exc}; {config.family.title} takes input_size "
             f"and hidden_size {how}ly, with every other argument defaulted"
         ) from exc
     if not isinstance(module, torch.nn.Module):
@@ -95,7 +91,7 @@ def _check_attributes(call, module, config):
         if getattr(module, name, MISSING) != value
     ]
     assert not wrong, (
-        f"{call}, built with only the required arguments, does not have {FAMILY.title}'s "
+        f"{call}, built with only the required arguments, does not have {config.family.title}'s "
         f"defaults: attribute {', attribute '.join(wrong)}"
     )
 
@@ -108,7 +104,7 @@ def _check_parameters(call, module, config):
     expected = sorted(config.parameter_names())
     assert names == expected, (
         f"{call}, built with only the required arguments, has parameters {names}; "
-        f"{FAMILY.title}'s defaults give {expected}"
+        f"{config.family.title}'s defaults give {expected}"
     )
     default = torch.get_default_dtype()
     wrong = [
@@ -118,7 +114,7 @@ def _check_parameters(call, module, config):
     ]
     assert not wrong, (
         f"{call}, built without device= and dtype=, must put its parameters on the CPU in "
-        f"torch.get_default_dtype() = {default}, as {FAMILY.title} does: {', '.join(wrong)}"
+        f"torch.get_default_dtype() = {default}, as {config.family.title} does: {', '.join(wrong)}"
     )
 
 
@@ -145,6 +141,6 @@ def test_modules_built_with_only_the_required_arguments_have_nn_defaults(subject
     except AssertionError as exc:  # TargetContractError included: the same type again
         raise type(exc)(
             f"{call}, built with only the required arguments, does not behave as "
-            f"{FAMILY.title} with its defaults on a sequence-first batched input: {exc}"
+            f"{config.family.title} with its defaults on a sequence-first batched input: {exc}"
         ) from exc
     target(ratio, label="error / allowed error")

@@ -41,7 +41,6 @@ non_empty = batch_sizes(allow_empty=False)
 
 @given(case=rnn_cases(configs=rnn_configs(min_layers=2), batches=non_empty))
 def test_stacked_layers_equal_chained_single_layers(subject, case):
-    device = subject.device
     observe(subject, case)
     whole = run_target(subject, case)
     D, layer_input, finals = case.config.num_directions, case.input, []
@@ -55,7 +54,7 @@ def test_stacked_layers_equal_chained_single_layers(subject, case):
             hx=map_state(lambda h, k=layer: h[k * D : (k + 1) * D], case.hx),
             params=layer_params(case.params, layer),
         )
-        run = run_target(subject, part, )
+        run = run_target(subject, part)
         layer_input = run.output
         finals.append(run.h_n)
     chained = TargetRun(
@@ -76,7 +75,6 @@ def test_stacked_layers_equal_chained_single_layers(subject, case):
 @pytest.mark.rnn_requires("bidirectional")
 @given(case=rnn_cases(configs=rnn_configs(bidirectional=True, max_layers=1), batches=non_empty))
 def test_bidirectional_equals_forward_and_flipped_reverse(subject, case):
-    device = subject.device
     observe(subject, case)
     whole = run_target(subject, case)
     axis = time_axis(case)
@@ -88,7 +86,7 @@ def test_bidirectional_equals_forward_and_flipped_reverse(subject, case):
             hx=map_state(lambda h: h[:1], case.hx),
             params=layer_params(case.params, 0, directions=(0,)),
         ),
-        )
+    )
     reverse_params = layer_params(case.params, 0, directions=(1,), as_direction=0)
     reverse = run_target(
         subject,
@@ -98,7 +96,7 @@ def test_bidirectional_equals_forward_and_flipped_reverse(subject, case):
             hx=map_state(lambda h: h[1:], case.hx),
             params=reverse_params,
         ),
-        )
+    )
     combined = TargetRun(
         np.concatenate([forward.output, np.flip(reverse.output, axis)], axis=-1),
         map_state(lambda f, r: np.concatenate([f, r]), forward.h_n, reverse.h_n),
@@ -191,7 +189,6 @@ def _deviation(case: RNNCase, run: TargetRun, expected: Expected) -> ToleranceEr
 def _blame(
     subject: Subject,
     case: RNNCase,
-    device: str,
     claim: str,
     stepped: TargetRun,
     whole: TargetRun,
@@ -217,7 +214,7 @@ def _blame(
         verdict = f"{at_fault[0]} differs from the float64 reference ({innocent} agrees with it)"
     else:
         verdict = "neither target alone leaves the reference's tolerance band"
-    lines = [f"{claim} does not hold on {device}: {verdict}", f"  {case.describe()}"]
+    lines = [f"{claim} does not hold on {subject.device}: {verdict}", f"  {case.describe()}"]
     for who in at_fault:
         lines.append(f"{who} against the reference:\n{parts[who]}")
     lines.append(

@@ -30,7 +30,8 @@ from rnn_conformance.harness import (
     observe,
     run_target,
 )
-from rnn_conformance.session_hooks import devices_of
+from rnn_conformance.hooks.configure import facts_of
+from rnn_conformance.hooks.subjects import across_devices
 from rnn_conformance.strategies import rnn_cases
 from rnn_conformance.target import Target, TargetContractError
 
@@ -40,7 +41,7 @@ REDUCED_PRECISION = ("float16", "bfloat16")
 @pytest.fixture(scope="session")
 def selected_devices(request):
     """Every device of this run (the property compares them, so it is not per device)."""
-    devices = devices_of(request.config)
+    devices = facts_of(request.config).devices
     if len(devices) < 2:
         pytest.skip(
             f"needs two or more devices to compare; this run selected {devices} "
@@ -49,16 +50,18 @@ def selected_devices(request):
     return devices
 
 
+@across_devices
 @given(case=rnn_cases())
 def test_all_selected_devices_agree(subject, selected_devices, case):
-    device = subject.device
+    # The subject is on the first device; the same targets run on each of the others.
     first, *others = selected_devices
-    observe(subject, case, first)
-    reference = run_target(subject, case, first)
+    observe(subject, case)
+    reference = run_target(subject, case)
     for device in others:
-        run = run_target(subject, case)
+        there = replace(subject, device=device)
+        run = run_target(there, case)
         assert_runs_agree(
-            subject,
+            there,
             case,
             run,
             TargetRun(reference.output, reference.h_n, run.output_tensor, run.h_n_tensor),
@@ -74,10 +77,10 @@ def _torch_module(family):
 @functools.cache
 def _torch_unsupported_reason(family, device, dtype):
     """Why torch's module of ``family`` cannot run ``dtype`` on ``device``, or None."""
-    probe = RNNConfig(2, 3, num_layers=2, bidirectional=True, family_name=family.name)
-    choices = ("tanh", "relu") if "nonlinearity" in family.options else ("tanh",)
-    for nonlinearity in choices:
-        config = probe.with_(nonlinearity=nonlinearity)
+    probe = RNNConfig(2, 3, num_layers=2, bidirectional=True, family=family)
+    # Its relu mode too, where it has one: a kernel may support one and not the other.
+    for options in ({}, *([family.relu_options] if family.relu_options else [])):
+        config = probe.with_(**options)
         try:
             module = (
                 _torch_module(family).build(config, device=device, dtype=TORCH_DTYPES[dtype]).eval()
@@ -95,9 +98,8 @@ def _torch_unsupported_reason(family, device, dtype):
 
 def _torch_rejection(subject, case):
     """Torch's module's exception for exactly this case, or None if it runs it."""
-    device = subject.device
     try:
-        run_target(replace(subject, target=_torch_module(subject.family)), case, )
+        run_target(replace(subject, target=_torch_module(subject.family)), case)
     except TargetContractError as exc:
         return exc
     return None

@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 
 from rnn_conformance.cases import RNNCase
 from rnn_conformance.config import RNNConfig
-from rnn_conformance.families import family_named, selected_family
+from rnn_conformance.drawing import current_family
 from rnn_conformance.harness import (
     build_module,
     compare_with_reference,
@@ -70,7 +70,7 @@ RELU_DESIGN = (
 
 def _needs_relu(subject):
     """Skip, saying why, where the family has no relu network to reveal masks exactly."""
-    if "nonlinearity" not in subject.family.options:
+    if subject.family.relu_options is None:
         pytest.skip(RELU_DESIGN.format(title=subject.family.title))
 
 
@@ -88,7 +88,7 @@ def _dropout_shapes(draw, family, num_layers):
     present (the same network for a target without bias=False); a family without relu
     keeps its bias (its random-weight networks need none to be zero).
     """
-    own = {"nonlinearity": "relu"} if "nonlinearity" in family.options else {}
+    own = dict(family.relu_options or {})
     config = RNNConfig(
         input_size=draw(st.integers(1, 4)),
         hidden_size=draw(st.integers(2, 8)),
@@ -97,7 +97,7 @@ def _dropout_shapes(draw, family, num_layers):
         batch_first=draw(st.booleans()),
         dropout=draw(st.sampled_from([0.5, 0.75])),
         bidirectional=draw(config_flags("bidirectional")),
-        family_name=family.name,
+        family=family,
         **own,
     )
     steps = draw(st.integers(1, 12))
@@ -112,8 +112,8 @@ def ones_networks(draw, *, num_layers):
     For a family without relu (nn.LSTM) the same shapes with U(-k, k) weights, bias on:
     its outputs reveal no mask exactly, but still depend on it.
     """
-    family = family_named(selected_family())
-    if "nonlinearity" not in family.options:
+    family = current_family()
+    if family.relu_options is None:
         return draw(_random_networks(family, num_layers))
     config, steps, batch = draw(_dropout_shapes(family, num_layers))
     params = {}
@@ -181,9 +181,7 @@ def test_training_dropout_acts_only_between_layers(subject, case, seed):
 
 @pytest.mark.rnn_requires("training_dropout")
 @given(case=ones_networks(num_layers=2), seed=st.integers(0, 2**31 - 1))
-def test_training_dropout_is_reproducible_under_a_seed_and_varies_across_seeds(
-    subject, device, case, seed
-):
+def test_training_dropout_is_reproducible_under_a_seed_and_varies_across_seeds(subject, case, seed):
     observe(subject, case)
     first = _train_run(subject, case, seed)
     again = _train_run(subject, case, seed)
@@ -369,7 +367,7 @@ MASK_DESIGN = (
 def _needs_mask_design(subject):
     """Skip, saying why, where the family has no network that reveals dropout masks."""
     family = subject.family
-    if "nonlinearity" not in family.options and family.name not in GATED_DESIGNS:
+    if family.relu_options is None and family.name not in GATED_DESIGNS:
         pytest.skip(MASK_DESIGN.format(title=family.title))
     event(f"mask revealed by {_design_name(family.name)}")
 
@@ -404,10 +402,10 @@ def mask_revealing_networks(draw, *, bidirectional=None):
     At least 2 steps and :data:`MIN_STEP_PAIRS` (disjoint step pair, layer-0 unit)
     comparisons.
     """
-    family = family_named(selected_family())
+    family = current_family()
     if bidirectional is None:
         bidirectional = draw(config_flags("bidirectional"))
-    relu = "nonlinearity" in family.options
+    relu = family.relu_options is not None
     if not relu and family.name not in GATED_DESIGNS:
         # No design for this family: the properties using it skip (see MASK_DESIGN).
         return draw(_random_networks(family, 2))
@@ -419,8 +417,8 @@ def mask_revealing_networks(draw, *, bidirectional=None):
         batch_first=draw(st.booleans()),
         dropout=draw(st.sampled_from([0.5, 0.75])),
         bidirectional=bidirectional,
-        family_name=family.name,
-        **({"nonlinearity": "relu"} if relu else {}),
+        family=family,
+        **(family.relu_options or {}),
     )
     steps = draw(st.integers(2, 12))
     units = config.num_directions * config.hidden_size
@@ -450,7 +448,7 @@ def _relu_mask_params(config):
 
 
 def _gated_mask_params(config):
-    design = GATED_DESIGNS[config.family_name]
+    design = GATED_DESIGNS[config.family.name]
     H = config.hidden_size
     signal = slice(design.signal * H, (design.signal + 1) * H)
     v = float(design.response(1.0))
@@ -479,8 +477,8 @@ def _decode(case, output):
     if c.batch_first:
         output = np.swapaxes(output, 0, 1)
     D = c.num_directions
-    if c.family_name in GATED_DESIGNS:
-        design = GATED_DESIGNS[c.family_name]
+    if c.family.name in GATED_DESIGNS:
+        design = GATED_DESIGNS[c.family.name]
         with np.errstate(invalid="ignore", divide="ignore"):
             exact = design.inverse(output) - _signal_bias(c)
         codes = np.round(exact)

@@ -36,12 +36,10 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from rnn_conformance.config import RNNConfig
-from rnn_conformance.families import family_named, selected_family
+from rnn_conformance.families import Family
 from rnn_conformance.harness import observe_config
+from rnn_conformance.hooks.subjects import per_subject
 from rnn_conformance.strategies import dtype_names, rnn_configs
-
-FAMILY = family_named(selected_family())
-"""The session's family: a state of several parts adds kinds of bad hx."""
 
 Arg = tuple[tuple[int, ...], str] | tuple["Arg", ...]
 """A call argument as (shape, torch dtype name), materialised as zeros on the device, or a
@@ -61,28 +59,54 @@ class CallPair:
     bad: tuple[Arg, ...]
 
 
+Expected = type[Exception] | tuple[type[Exception], ...]
+
+
 @dataclass(frozen=True)
 class Kind:
-    """How to draw one kind of bad call, and what nn.RNN raises for it."""
+    """How to draw one kind of bad call, and what the family's torch module raises for it.
+
+    ``expected`` is the exception type (or types), or a function of the family giving them;
+    ``applies`` says which families have this kind of bad call.
+    """
 
     build: Callable[..., tuple[list[Arg], list[Arg]]]
-    expected: type[Exception] | tuple[type[Exception], ...]
+    expected: Expected | Callable[[Family], Expected]
     batched: bool = True
     empty_batch: bool = True
     requires: tuple[str, ...] = ()
+    applies: Callable[[Family], bool] = lambda family: True
+
+    def expected_for(self, family: Family) -> Expected:
+        """The exception types the family's torch module raises for this kind."""
+        if isinstance(self.expected, type | tuple):
+            return self.expected
+        return self.expected(family)
 
 
 KINDS: dict[str, Kind] = {}
 
 
-def kind(name, expected, *, batched=True, empty_batch=True, requires=()):
+def kind(name, expected, *, batched=True, empty_batch=True, requires=(), applies=None):
     """Register ``build(draw, config, steps, batch) -> (valid args, bad args)`` as ``name``."""
 
     def register(build):
-        KINDS[name] = Kind(build, expected, batched, empty_batch, requires)
+        KINDS[name] = Kind(
+            build, expected, batched, empty_batch, requires, applies or (lambda family: True)
+        )
         return build
 
     return register
+
+
+def several_parts(family):
+    """Whether the family's state has several parts, passed as a tuple (nn.LSTM's)."""
+    return len(family.state_names) > 1
+
+
+def one_part_rejecting_tuples(family):
+    """Whether the family's state is one tensor and its module rejects a tuple."""
+    return len(family.state_names) == 1 and bool(family.tuple_hx_errors)
 
 
 def other_size(draw, right):
@@ -217,32 +241,37 @@ def _(draw, c, steps, batch):
     return [_x(c, steps, None)], [_x(c, 0, None)]
 
 
-if len(FAMILY.state_names) > 1:
-    # A state of several parts is passed as a tuple of exactly those parts.
-
-    # torch indexes the tensor as if it were the tuple: IndexError when its first axis has
-    # one entry (one layer, one direction), RuntimeError (a part of the wrong rank) else.
-    @kind("hx a single tensor, not a tuple of the state's parts", (RuntimeError, IndexError))
-    def _(draw, c, steps, batch):
-        first = (c.state_shapes(batch)[0], F32)
-        return [_x(c, steps, batch), _hx(c, batch)], [_x(c, steps, batch), first]
-
-    @kind("hx with one part too many", RuntimeError)
-    def _(draw, c, steps, batch):
-        parts = list(_hx(c, batch))
-        return [_x(c, steps, batch), _hx(c, batch)], [_x(c, steps, batch), (*parts, parts[-1])]
+# A state of several parts is passed as a tuple of exactly those parts. torch indexes a
+# tensor as if it were the tuple: IndexError when its first axis has one entry (one layer,
+# one direction), RuntimeError (a part of the wrong rank) else.
+@kind(
+    "hx a single tensor, not a tuple of the state's parts",
+    (RuntimeError, IndexError),
+    applies=several_parts,
+)
+def _(draw, c, steps, batch):
+    first = (c.state_shapes(batch)[0], F32)
+    return [_x(c, steps, batch), _hx(c, batch)], [_x(c, steps, batch), first]
 
 
-if len(FAMILY.state_names) == 1 and FAMILY.tuple_hx_errors:
-    # A state of one part is passed as a tensor. torch's nn.RNN and nn.GRU raise
-    # AttributeError (they call hx.dim() on the tuple); TypeError is accepted as well.
+@kind("hx with one part too many", RuntimeError, applies=several_parts)
+def _(draw, c, steps, batch):
+    parts = list(_hx(c, batch))
+    return [_x(c, steps, batch), _hx(c, batch)], [_x(c, steps, batch), (*parts, parts[-1])]
 
-    @kind("hx a tuple, not a tensor", FAMILY.tuple_hx_errors)
-    def _(draw, c, steps, batch):
-        h = _hx(c, batch)
-        parts = draw(st.integers(1, 2))
-        event(f"hx a tuple of {parts}")
-        return [_x(c, steps, batch), h], [_x(c, steps, batch), (h,) * parts]
+
+# A state of one part is passed as a tensor. torch's nn.RNN and nn.GRU raise
+# AttributeError (they call hx.dim() on the tuple); TypeError is accepted as well.
+@kind(
+    "hx a tuple, not a tensor",
+    lambda family: family.tuple_hx_errors,
+    applies=one_part_rejecting_tuples,
+)
+def _(draw, c, steps, batch):
+    h = _hx(c, batch)
+    parts = draw(st.integers(1, 2))
+    event(f"hx a tuple of {parts}")
+    return [_x(c, steps, batch), h], [_x(c, steps, batch), (h,) * parts]
 
 
 @st.composite
@@ -297,22 +326,24 @@ def _requires(spec):
     return (*spec.requires, *(() if spec.batched else ("unbatched",)))
 
 
-KIND_PARAMS = [
-    pytest.param(name, marks=pytest.mark.rnn_requires(*_requires(spec)))
-    if _requires(spec)
-    else name
-    for name, spec in KINDS.items()
-]
+def kinds_for(subject):
+    """The kinds of bad call of the subject's family, each with the capabilities it needs."""
+    return [
+        pytest.param(name, id=name, marks=pytest.mark.rnn_requires(*_requires(spec)))
+        for name, spec in KINDS.items()
+        if spec.applies(subject.family)
+    ]
 
 
 @pytest.mark.rnn_requires("error_contract")
-@pytest.mark.parametrize("kind", KIND_PARAMS)
+@per_subject("kind", kinds_for)
 @given(data=st.data())
 def test_invalid_calls_raise_like_nn_rnn(subject, kind, data):
     device = subject.device
+    family = subject.family
     call = data.draw(call_pairs(kind), label="call")
     observe_config(subject, call.config)
-    expected = KINDS[kind].expected
+    expected = KINDS[kind].expected_for(family)
     spec, config = subject.target.spec, call.config.describe()
     module = subject.target.build(call.config, device=device, dtype=torch.float32).eval()
     try:
@@ -321,7 +352,7 @@ def test_invalid_calls_raise_like_nn_rnn(subject, kind, data):
     except Exception as exc:
         raise AssertionError(
             f"{spec}.forward({_describe(call.valid)}) raised {type(exc).__name__}: {exc}; "
-            f"it rejected a valid call, which {FAMILY.title} accepts (the valid counterpart of "
+            f"it rejected a valid call, which {family.title} accepts (the valid counterpart of "
             f"[{kind}]), so its rejection of the bad call would prove nothing\n  {config}"
         ) from exc
     bad = _describe(call.bad)
@@ -332,17 +363,17 @@ def test_invalid_calls_raise_like_nn_rnn(subject, kind, data):
         raise AssertionError(
             f"{spec}.forward({bad}) [{kind}] raised NotImplementedError: {exc}; "
             f"NotImplementedError says a feature is missing, not that the call is invalid: "
-            f"{FAMILY.title} raises {_expected_names(expected)}\n  {config}"
+            f"{family.title} raises {_expected_names(expected)}\n  {config}"
         ) from exc
     except expected:
         return
     except Exception as exc:
         raise AssertionError(
             f"{spec}.forward({bad}) [{kind}] raised {type(exc).__name__}: {exc}; "
-            f"{FAMILY.title} raises {_expected_names(expected)}\n  {config}"
+            f"{family.title} raises {_expected_names(expected)}\n  {config}"
         ) from exc
     raise AssertionError(
         f"{spec}.forward({bad}) [{kind}] returned {type(result).__name__} instead of "
-        f"raising like {FAMILY.title} ({_expected_names(expected)}); the same module accepts "
+        f"raising like {family.title} ({_expected_names(expected)}); the same module accepts "
         f"the valid call ({_describe(call.valid)})\n  {config}"
     )

@@ -26,12 +26,11 @@ batched_only = batch_sizes(allow_unbatched=False)
 
 @given(case=rnn_cases(batches=batched_only))
 def test_batch_first_is_a_transpose(subject, case):
-    device = subject.device
     observe(subject, case)
     flipped_config = case.config.with_(batch_first=not case.config.batch_first)
     flipped = case.with_(config=flipped_config, input=case.input.transpose(1, 0, 2))
     run = run_target(subject, case)
-    other = run_target(subject, flipped, )
+    other = run_target(subject, flipped)
     transposed_back = other.__class__(
         other.output.transpose(1, 0, 2), other.h_n, other.output_tensor, other.h_n_tensor
     )
@@ -50,7 +49,6 @@ def test_batch_first_is_a_transpose(subject, case):
 @pytest.mark.rnn_requires("unbatched")
 @given(case=rnn_cases(batches=st.none()))
 def test_unbatched_equals_batched_of_one(subject, case):
-    device = subject.device
     observe(subject, case)
     axis = batch_axis(case.config)
     batched = case.with_(
@@ -59,7 +57,7 @@ def test_unbatched_equals_batched_of_one(subject, case):
         hx=map_state(lambda h: h[:, None, :], case.hx),
     )
     run = run_target(subject, case)
-    batched_run = run_target(subject, batched, )
+    batched_run = run_target(subject, batched)
     squeezed = batched_run.__class__(
         np.squeeze(batched_run.output, axis),
         map_state(lambda h: h[:, 0], batched_run.h_n),
@@ -80,11 +78,10 @@ def test_unbatched_equals_batched_of_one(subject, case):
 
 @given(case=rnn_cases(allow_none_hx=False))
 def test_missing_hx_equals_zeros(subject, case):
-    device = subject.device
     zeros = case.with_(hx=map_state(np.zeros_like, case.hx))
     omitted = case.with_(hx=None)
-    observe(subject, zeros, device)
-    module = build_module(subject, zeros, device)
+    observe(subject, zeros)
+    module = build_module(subject, zeros)
     with_zeros = run_target(subject, zeros, module=module)
     with_none = run_target(subject, omitted, module=module)
     without_arg = run_target(subject, omitted, module=module, pass_hx=False)

@@ -22,27 +22,24 @@ import pytest
 import torch
 from hypothesis import example, given
 
-from rnn_conformance.capabilities import declared_unsupported
 from rnn_conformance.config import RNNConfig
-from rnn_conformance.families import family_named, selected_family
 from rnn_conformance.harness import TORCH_DTYPES, observe_config
+from rnn_conformance.hooks.subjects import per_subject
 from rnn_conformance.strategies import rnn_configs
 from rnn_conformance.target import TargetContractError, resolve
 
 FALSE_ALARM_PER_EXAMPLE = 1e-8
-FAMILY = family_named(selected_family())
-"""The session's family (``--rnn-family``): the parametrised cases below depend on it."""
-# The session's declarations are known when the properties are collected: the example is
-# built within them, as every drawn configuration is.
-_GAPS = declared_unsupported()
-LARGE = RNNConfig(
-    input_size=64,
-    hidden_size=128,
-    num_layers=2,
-    bidirectional="bidirectional" not in _GAPS,
-    family_name=FAMILY.name,
-    **({"proj_size": 32} if "proj_size" in FAMILY.options and "projection" not in _GAPS else {}),
-)
+LARGE = "the large configuration"
+"""Stands for :func:`large_config` of the subject in the explicit example below."""
+
+
+def large_config(subject):
+    """Two layers of 128 units, bidirectional unless declared unsupported: the test's power.
+
+    The family's own arguments keep their defaults; the drawn configurations vary them.
+    """
+    bidirectional = "bidirectional" not in subject.unsupported
+    return RNNConfig(64, 128, 2, bidirectional=bidirectional, family=subject.family)
 
 
 def _build(subject, config, device, dtype="float32"):
@@ -88,6 +85,7 @@ def test_constructor_arguments_are_exposed_as_attributes(subject, config):
 @example(config=LARGE)
 def test_initialisation_is_uniform_within_one_over_sqrt_hidden(subject, config):
     device = subject.device
+    config = large_config(subject) if config == LARGE else config
     observe_config(subject, config)
     module = _build(subject, config, device, _dtypes(subject)[-1])
     k = 1 / math.sqrt(config.hidden_size)
@@ -109,8 +107,7 @@ def test_initialisation_is_uniform_within_one_over_sqrt_hidden(subject, config):
     )
 
 
-BAD_CONSTRUCTOR_ARGUMENTS = [
-    *FAMILY.invalid_arguments,
+SHARED_BAD_ARGUMENTS = [
     (dict(dropout=-0.1), ValueError),
     (dict(dropout=1.5), ValueError),
     (dict(hidden_size=0), ValueError),
@@ -121,26 +118,36 @@ BAD_CONSTRUCTOR_ARGUMENTS = [
 ]
 
 
-def _needs(change):
+def _needs(family, change):
     """The capabilities a bad argument tests besides the error contract.
 
-    nn.LSTM's ``proj_size`` rules are part of its projection: a target declaring
-    ``projection`` unsupported may refuse every ``proj_size`` its own way. nn.RNN's and
-    nn.GRU's ``proj_size`` rejection is their own argument check, and always applies.
+    A bad value of the family's own argument whose valid values need a capability is part
+    of that capability (nn.LSTM's ``proj_size`` rules, of its projection): a target
+    declaring it unsupported may refuse every value its own way. An argument the family
+    does not take (nn.RNN's and nn.GRU's ``proj_size``) is their own argument check, and
+    always applies.
     """
-    return ("projection",) if "proj_size" in change and "proj_size" in FAMILY.options else ()
+    return tuple(
+        sorted({family.option_capabilities[n] for n in change if n in family.option_capabilities})
+    )
 
 
 def _argument_id(change):
     return f"{next(iter(change))}={next(iter(change.values()))}"
 
 
-BAD_CONSTRUCTOR_PARAMS = [
-    pytest.param(change, error, id=_argument_id(change), marks=pytest.mark.rnn_requires(*needs))
-    if (needs := _needs(change))
-    else pytest.param(change, error, id=_argument_id(change))
-    for change, error in BAD_CONSTRUCTOR_ARGUMENTS
-]
+def bad_arguments(subject):
+    """The family's own bad arguments, then the shared ones, with what each needs."""
+    family = subject.family
+    return [
+        pytest.param(
+            change,
+            error,
+            id=_argument_id(change),
+            marks=pytest.mark.rnn_requires(*_needs(family, change)),
+        )
+        for change, error in [*family.invalid_arguments, *SHARED_BAD_ARGUMENTS]
+    ]
 
 
 def _call(target, kwargs, device):
@@ -151,23 +158,24 @@ def _call(target, kwargs, device):
     return f"{target.spec}({shown}).to({device!r}, torch.float32)"
 
 
-def _what_torch_raises(kwargs):
+def _what_torch_raises(family, kwargs):
     """What the family's torch module does with ``kwargs`` (on the CPU), for the message."""
     try:
-        resolve(FAMILY.module_target)(**kwargs)
+        resolve(family.module_target)(**kwargs)
     except Exception as exc:
         return f"raises {type(exc).__name__}: {exc}"
     return "returns a module (the subject expects otherwise: its table is out of date)"
 
 
 @pytest.mark.rnn_requires("error_contract")
-@pytest.mark.parametrize(("change", "error"), BAD_CONSTRUCTOR_PARAMS)
+@per_subject(("change", "error"), bad_arguments)
 def test_bad_constructor_arguments_raise_like_nn_rnn(subject, change, error):
     device = subject.device
+    family = subject.family
     valid = {"input_size": 3, "hidden_size": 4, "num_layers": 2}
     bad = {**valid, **change}
     claim = (
-        f"claim: {FAMILY.title} rejects {_argument_id(change)} with {error.__name__}, and so "
+        f"claim: {family.title} rejects {_argument_id(change)} with {error.__name__}, and so "
         "must the target"
     )
     # A rejection proves something only if the same target builds the valid counterpart:
@@ -177,7 +185,7 @@ def test_bad_constructor_arguments_raise_like_nn_rnn(subject, change, error):
     except TargetContractError as exc:
         raise TargetContractError(
             f"{claim}\n  a rejection counts only once the target builds the valid counterpart,"
-            f" as {FAMILY.title} does, but {exc}"
+            f" as {family.title} does, but {exc}"
         ) from None
     try:
         module = subject.target.build_with(bad, device=device, dtype=torch.float32)
@@ -199,5 +207,5 @@ def test_bad_constructor_arguments_raise_like_nn_rnn(subject, change, error):
             )
     raise AssertionError(
         f"{claim}\n  arguments: {_call(subject.target, bad, device)}\n"
-        f"  {FAMILY.title} {_what_torch_raises(bad)}\n  the target {did}"
+        f"  {family.title} {_what_torch_raises(family, bad)}\n  the target {did}"
     )

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given, target
 
 from rnn_conformance.capabilities import skip_reason
-from rnn_conformance.families import selected_family
 from rnn_conformance.harness import (
     compare_with_reference,
     missing_capabilities,
     observe,
     run_target,
 )
+from rnn_conformance.hooks.subjects import per_subject
 from rnn_conformance.known_cases import known_cases
 from rnn_conformance.strategies import memory_layouts, rnn_cases
 
@@ -32,13 +32,14 @@ def test_output_and_h_n_match_reference(subject, case):
     target(compare_with_reference(subject, case, run), label="error / allowed error")
 
 
-# The session's family is selected before the properties are collected.
-PINNED = known_cases(selected_family())
+def _pinned(subject):
+    """The pinned cases of the subject's family, by name."""
+    return [pytest.param(name, id=name) for name in known_cases(subject.family)]
 
 
-@pytest.mark.parametrize("name", list(PINNED))
+@per_subject("name", _pinned)
 def test_known_cases_match_reference(subject, name):
-    case = PINNED[name]()
+    case = known_cases(subject.family)[name]()
     # A drawn case never needs a declared gap; a pinned one that does skips, naming it.
     missing = missing_capabilities(case, subject.unsupported)
     if missing:

@@ -50,7 +50,6 @@ def _steps(case, steps):
     data=st.data(),
 )
 def test_outputs_do_not_depend_on_the_future(subject, case, data):
-    device = subject.device
     observe(subject, case)
     cut = data.draw(st.integers(1, case.seq_len - 1), label="first changed step")
     hidden = case.config.output_size
@@ -90,7 +89,6 @@ def test_outputs_do_not_depend_on_the_future(subject, case, data):
     data=st.data(),
 )
 def test_chunked_evaluation_equals_whole_sequence(subject, case, data):
-    device = subject.device
     observe(subject, case)
     cuts = sorted(
         data.draw(
