@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 __all__ = [
+    "ACROSS_DEVICES",
     "ALL_FAMILIES",
     "DEFAULT_FAMILY",
     "DEFAULT_TRANSFORM",
@@ -28,6 +29,9 @@ __all__ = [
 
 PROPERTIES_DIR = Path(__file__).resolve().parent / "properties"
 """Where the suite's properties live: the hooks act on the tests below it only."""
+
+ACROSS_DEVICES = "across devices"
+"""The device part of the subject of a property that compares the selected devices."""
 
 DEFAULT_FAMILY = "rnn"
 """The ``--rnn-family`` default: nn.RNN's family."""

@@ -7,19 +7,12 @@ and the runner ``--<key>``. Help texts and defaults come from this table for bot
 user actually typed (``--impl``, ``--rnn-impl`` or ``$RNN_CONFORMANCE_IMPL``).
 
 This module imports nothing heavy: the plugin loads it in every pytest session of an
-environment where the suite is installed. So it does not import the family registry
-(:mod:`rnn_conformance.families`, which needs NumPy): the default targets are the selected
-family's torch classes, derived by :mod:`rnn_conformance.session`, and the names
-``DEFAULT_TARGET`` and ``DEFAULT_CELL_TARGET`` (the default family's) are derived from the
-registry when first used.
+environment where the suite is installed.
 
 >>> OPTIONS["impl"].pytest_name, OPTIONS["impl"].runner_name
 ('--rnn-impl', '--impl')
 >>> collect({"device": "cuda"}, style="runner", environ={})["device"]
 Setting(value='cuda', source='--device')
->>> from rnn_conformance.options import DEFAULT_CELL_TARGET, DEFAULT_TARGET
->>> DEFAULT_TARGET, DEFAULT_CELL_TARGET
-('torch.nn:RNN', 'torch.nn:RNNCell')
 """
 
 from __future__ import annotations
@@ -28,10 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from rnn_conformance.constants import ALL_FAMILIES, DEFAULT_FAMILY
+
 __all__ = [
-    "DEFAULT_CELL_TARGET",  # noqa: F822 (provided by the module's __getattr__)
-    "DEFAULT_FAMILY",
-    "DEFAULT_TARGET",  # noqa: F822 (provided by the module's __getattr__)
     "OPTIONS",
     "SPELLING_ENV",
     "Option",
@@ -42,21 +34,6 @@ __all__ = [
 
 SPELLING_ENV = "RNN_CONFORMANCE_SPELLING"
 """Set to ``runner`` by the runner, so that messages name the options as typed there."""
-
-DEFAULT_FAMILY = "rnn"
-"""The ``--rnn-family`` default; equal to :data:`rnn_conformance.families.DEFAULT_FAMILY`."""
-
-
-def __getattr__(name: str) -> Any:
-    # DEFAULT_TARGET and DEFAULT_CELL_TARGET: the default family's torch module and cell,
-    # from the registry, imported only when these names are used (never by the plugin).
-    roles = {"DEFAULT_TARGET": "module_target", "DEFAULT_CELL_TARGET": "cell_target"}
-    if name in roles:
-        from rnn_conformance.families import FAMILIES
-
-        return getattr(FAMILIES[DEFAULT_FAMILY], roles[name])
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
 
 Style = Literal["pytest", "runner"]
 
@@ -120,9 +97,9 @@ OPTIONS: dict[str, Option] = {
     for option in (
         Option(
             "family",
-            "recurrent family to check (rnn-conformance --help lists them; the runner also "
-            "takes all: torch's modules of every family, one run each); its torch module and "
-            "cell are the default targets",
+            "recurrent families to check, a comma list or " + ALL_FAMILIES + " "
+            "(rnn-conformance --help lists them), all in one session; each family's torch "
+            "module and cell are its default targets",
             DEFAULT_FAMILY,
             "FAMILY",
             env="RNN_CONFORMANCE_FAMILY",

@@ -32,6 +32,8 @@ from typing import Any
 
 import pytest
 
+from rnn_conformance.constants import ACROSS_DEVICES, PROPERTIES_DIR
+
 __all__ = [
     "ACROSS_DEVICES",
     "Failure",
@@ -48,13 +50,9 @@ __all__ = [
     "write_reports",
 ]
 
-PROPERTIES_DIR = Path(__file__).parent / "properties"
 _NODE = re.compile(r"^(?P<file>[^:]+)::(?P<name>[^\[]+)(\[(?P<params>.*)\])?$")
 # The decorator is Python source that Hypothesis' documentation tells users to paste.
 _BLOB = re.compile(r"@reproduce_failure\([^\n]*\)")
-
-ACROSS_DEVICES = ""
-"""The device of properties that compare devices rather than run on one."""
 
 
 @dataclass
@@ -78,7 +76,12 @@ class Failure:
 
 @dataclass
 class PropertyResult:
-    """One property's verdict on one device (``params`` holds any other parameters)."""
+    """One property's verdict on one subject (``params`` holds any other parameters).
+
+    ``subject`` is the subject's id (``lstm-cpu``, its column in the matrix) and ``device``
+    its device; a property comparing devices has ``name-across devices`` and
+    :data:`ACROSS_DEVICES`.
+    """
 
     property: str
     params: str
@@ -92,20 +95,30 @@ class PropertyResult:
     """The xfails file's entries for this property here (``where``, ``entry``, ``reason``)."""
     observed: str = ""
     """For an xfailed verdict: the message the known failure failed with."""
+    subject: str = ""
 
     @property
     def row(self) -> str:
-        """The matrix row: the property, with its non-device parameters."""
+        """The matrix row: the property, with its parameters other than the subject."""
         return f"{self.property}[{self.params}]" if self.params else self.property
 
+    @property
+    def where(self) -> str:
+        """The subject, as lists of skips and failures name it."""
+        return self.subject or self.device
 
-def _split_params(params: str | None, device: str) -> str:
+
+def _split_params(params: str | None, subject: str) -> str:
+    """The node id's parameters without the subject's id, which leads them.
+
+    >>> _split_params("lstm-cpu-empty_batch", "lstm-cpu")
+    'empty_batch'
+    """
     if not params:
         return ""
-    parts = params.split("-")
-    if device in parts:
-        parts.remove(device)
-    return "-".join(parts)
+    if subject and params.startswith(subject):
+        return params[len(subject) :].removeprefix("-")
+    return params
 
 
 def _blob(report: pytest.TestReport) -> str | None:
@@ -136,9 +149,7 @@ class ReportCollector:
 
     def pytest_configure(self, config: pytest.Config) -> None:
         """Keep the run's resolved settings (:class:`rnn_conformance.session.RunFacts`)."""
-        from rnn_conformance.plugin import SESSION_HOOKS
-
-        hooks = config.pluginmanager.get_plugin(SESSION_HOOKS)
+        hooks = config.pluginmanager.get_plugin("rnn_conformance.hooks.configure")
         if hooks is not None:
             self.facts = hooks.facts_of(config)
 
@@ -151,10 +162,12 @@ class ReportCollector:
             return
         facts = dict(report.user_properties)
         device = str(facts.get("rnn_device", ACROSS_DEVICES))
+        subject = str(facts.get("rnn_subject", ""))
         result = PropertyResult(
             property=match["name"],
-            params=_split_params(match["params"], device),
+            params=_split_params(match["params"], subject),
             device=device,
+            subject=subject,
             outcome=report.outcome,
             duration_s=round(report.duration, 3),
             nodeid=report.nodeid,
@@ -249,25 +262,39 @@ def _cell(result: PropertyResult | None) -> str:
     return CELL[result.outcome]
 
 
-def conformance_matrix(results: list[PropertyResult], devices: list[str]) -> str:
-    """A Markdown table: one row per property, one column per selected device.
+def conformance_matrix(
+    results: list[PropertyResult], subjects: list[str], devices: list[str] | None = None
+) -> str:
+    """A Markdown table: one row per property, one column per subject (``lstm-cpu``).
 
-    Properties that compare devices (device ``ACROSS_DEVICES``) get a column of their own,
-    "across devices", when several devices were selected; with one device their verdict
-    stands in that device's column.
+    Properties that compare devices (subject ``name-across devices``) get a column of their
+    own when several devices were selected; with one device their verdict stands in that
+    subject's column.
+
+    >>> r = PropertyResult("test_x", "", "cpu", "passed", nodeid="a", subject="gru-cpu")
+    >>> print(conformance_matrix([r], ["rnn-cpu", "gru-cpu"]))
+    | property | rnn-cpu | gru-cpu |
+    | --- | --- | --- |
+    | test_x |  | pass |
     """
     results = sorted(results, key=lambda r: r.nodeid)
-    columns = list(devices)
-    across = ACROSS_DEVICES if len(devices) > 1 else devices[0] if devices else ACROSS_DEVICES
-    if any(r.device == ACROSS_DEVICES for r in results) and across not in columns:
-        columns.append(across)
+    columns = list(subjects)
+    single = devices[0] if devices and len(devices) == 1 else None
+
+    def column(r: PropertyResult) -> str:
+        if r.device == ACROSS_DEVICES and single is not None:
+            return r.subject.removesuffix(ACROSS_DEVICES) + single
+        return r.subject or r.device
+
+    for r in results:
+        if column(r) not in columns:
+            columns.append(column(r))
     rows: dict[str, dict[str, PropertyResult]] = {}
     for r in results:
-        rows.setdefault(r.row, {})[across if r.device == ACROSS_DEVICES else r.device] = r
-    names = [column or "across devices" for column in columns]
-    lines = ["| property | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
-    for row, by_device in rows.items():
-        cells = [_cell(by_device.get(column)) for column in columns]
+        rows.setdefault(r.row, {})[column(r)] = r
+    lines = ["| property | " + " | ".join(columns) + " |", "| --- |" + " --- |" * len(columns)]
+    for row, by_subject in rows.items():
+        cells = [_cell(by_subject.get(name)) for name in columns]
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -275,7 +302,7 @@ def conformance_matrix(results: list[PropertyResult], devices: list[str]) -> str
 def skip_reasons(results: list[PropertyResult]) -> list[str]:
     """One line per skipped verdict with its full reason."""
     return [
-        f"{r.row} on {r.device or 'across devices'}: {r.reason}"
+        f"{r.row} on {r.where}: {r.reason}"
         for r in sorted(results, key=lambda r: r.nodeid)
         if r.outcome == "skipped"
     ]
@@ -288,7 +315,7 @@ def known_failures(results: list[PropertyResult]) -> list[str]:
         if r.outcome != "xfailed":
             continue
         listed = ", ".join(f"{entry['where']} {entry['entry']!r}" for entry in r.known_failure)
-        line = f"{r.row} on {r.device or 'across devices'}: {r.reason}"
+        line = f"{r.row} on {r.where}: {r.reason}"
         if listed:
             line += f" (listed in {listed})"
         if r.observed:
@@ -303,21 +330,20 @@ class RunInfo:
 
     facts: dict[str, str]
     target: str
+    """Every subject's module target, comma-separated (the report's title)."""
     devices: list[str]
     profile: str
     seed: int | None
-    unsupported: list[str]
-    cell_unsupported: list[str]
-    activation_error: float
-    cell_activation_error: float
+    subjects: list[dict[str, Any]]
+    """Each subject: its id, family, device, targets and their declarations."""
     versions: dict[str, str]
     command: str
     exit_code: int = 0
     interrupted: bool = False
     wall_time_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
-    family: str = ""
-    """The recurrent family checked (``--family``): ``rnn``."""
+    families: list[str] = field(default_factory=list)
+    """The recurrent families checked (``--family``): ``["rnn"]``."""
     warnings: list[str] = field(default_factory=list)
     """The suite's warnings about the skips and xfails files."""
 
@@ -355,7 +381,7 @@ def markdown_report(info: RunInfo, results: list[PropertyResult]) -> str:
         "",
         "## Conformance matrix",
         "",
-        conformance_matrix(results, info.devices),
+        conformance_matrix(results, [s["id"] for s in info.subjects], info.devices),
     ]
     skipped = skip_reasons(results)
     if skipped:
@@ -370,7 +396,7 @@ def markdown_report(info: RunInfo, results: list[PropertyResult]) -> str:
         lines += ["", "## Failures"]
     for r in failures:
         assert r.failure is not None
-        lines += ["", f"### {r.row} on {r.device or 'across devices'}", ""]
+        lines += ["", f"### {r.row} on {r.where}", ""]
         if r.failure.raised_at:
             lines += [f"Raised in the target at `{r.failure.raised_at}`.", ""]
         lines += ["```text", r.failure.message, "```"]

@@ -7,12 +7,14 @@ Usage::
     rnn-conformance --impl mypkg.rnn:MyRNN --unsupported autograd --report-dir out
     rnn-conformance --family rnn --xfails known-failures.txt
     rnn-conformance --family all                      # torch's nn.RNN, nn.LSTM and nn.GRU
+    rnn-conformance --family lstm,gru -n 2            # two families, one session
     rnn-conformance -- -k gradients -x                # anything after -- goes to pytest
 
 A bad setting is a usage error (exit 4) that names the option as typed here and writes
 no report. It runs the properties in-process with pytest (plus pytest-xdist with ``-n``),
 prints pytest's progress, then a conformance matrix (one row per property, one column per
-device; pass, FAIL, xfail (a known failure of the ``--xfails`` file) or skipped) with the
+subject, a family on a device such as ``lstm-cpu``; pass, FAIL, xfail (a known failure of
+the ``--xfails`` file) or skipped) with the
 full skip and known-failure reasons, and writes ``report.json`` and ``report.md`` to
 ``--report-dir`` with the same run facts as the console header and, for each failure, the
 message, the minimal example, where the target raised and the command that reruns it.
@@ -29,13 +31,17 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
-from rnn_conformance.every_family import ALL, run_every_family
-
-PROFILES = ("dev", "default", "ci", "thorough")
-USAGE_ERROR = 4  # pytest.ExitCode.USAGE_ERROR, also for the runner's own checks
-PREFLIGHT_FAILED = 6  # rnn_conformance.preflight.PREFLIGHT_FAILED (not imported: no torch yet)
-INTERRUPTED = 2  # pytest.ExitCode.INTERRUPTED
+from rnn_conformance.constants import (
+    ALL_FAMILIES,
+    DEFAULT_FAMILY,
+    INTERRUPTED,
+    PREFLIGHT_FAILED,
+    PROFILE_NAMES,
+    USAGE_ERROR,
+    default_profile,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,14 +63,15 @@ _FAMILIES = "{recurrent families}"
 
 def families_help() -> str:
     """The recurrent families ``--family`` selects, with their default targets."""
-    from rnn_conformance.families import DEFAULT_FAMILY, FAMILIES
+    from rnn_conformance.families import FAMILIES
 
     lines = [
         f"  {family.name:8} {family.title}: --impl {family.module_target}, "
         f"--cell-impl {family.cell_target}" + (" (default)" if name == DEFAULT_FAMILY else "")
         for name, family in FAMILIES.items()
     ]
-    return "recurrent families (--family):\n" + "\n".join(lines)
+    every = f"  {ALL_FAMILIES:8} every family above, one session (a comma list selects several)"
+    return "recurrent families (--family):\n" + "\n".join([*lines, every])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         parser.add_argument(option.runner_name, **option.parser_arguments())
     parser.add_argument(
         "--profile",
-        choices=PROFILES,
+        choices=PROFILE_NAMES,
         default=None,
         help="Hypothesis profile: dev 10 examples, default 100, ci 100 derandomized, "
         "thorough 1000 (default: ci when $CI is set, else default)",
@@ -109,9 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _profile(args: argparse.Namespace) -> str:
-    if args.profile:
-        return args.profile
-    return "ci" if os.environ.get("CI", "").lower() in ("1", "true") else "default"
+    return args.profile or default_profile()
 
 
 def pytest_arguments(args: argparse.Namespace, seed: int) -> tuple[list[str], list[str]]:
@@ -168,15 +173,6 @@ def rerun_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
     }
 
 
-def _setting(args: argparse.Namespace, key: str) -> str | None:
-    """Option ``key`` as given on the command line, else by its environment variable."""
-    from rnn_conformance.options import OPTIONS
-
-    value = getattr(args, key)
-    env = OPTIONS[key].env
-    return value if value is not None or env is None else os.environ.get(env) or None
-
-
 def _importable_from_cwd() -> None:
     """Make packages in the current directory importable, as ``python -m`` would.
 
@@ -215,13 +211,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _importable_from_cwd()
     seed = args.seed if args.seed is not None else random.randrange(2**32)
-    if _setting(args, "family") == ALL:
-        if _setting(args, "impl") is not None or _setting(args, "cell_impl") is not None:
-            parser.error(
-                "--family all checks torch's own module and cell of every family; "
-                "to check --impl or --cell-impl, name its family (--family rnn, lstm, ...)"
-            )
-        return run_every_family(args, extra, seed)
     # pytest resolves the settings (a bad one is its usage error, exit 4) and names the
     # options as typed here; xdist workers inherit this. Nothing heavy is imported before
     # pytest starts, so that pytest can still rewrite the assertions of what it imports.
@@ -246,28 +235,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rnn_conformance.session import versions
 
     results = list(collector.results.values())
-    suite = facts.suite
+    subjects = [_subject_facts(subject) for subject in facts.subjects]
     info = RunInfo(
         facts=facts.describe(profile=_profile(args), seed=seed),
-        target=suite.target.spec,
+        target=", ".join(s.target.spec for s in facts.subjects_on(facts.devices[0])),
         devices=facts.devices,
         profile=_profile(args),
         seed=seed,
-        unsupported=sorted(suite.unsupported),
-        cell_unsupported=sorted(suite.cell_unsupported),
-        activation_error=suite.activation_error,
-        cell_activation_error=suite.cell_activation_error,
+        subjects=subjects,
         versions=versions(),
         command=shlex.join(["rnn-conformance", *argv, *(["--", *extra] if extra else [])]),
         exit_code=exit_code,
         interrupted=exit_code == INTERRUPTED,
         wall_time_s=round(wall_time, 3),
-        family=facts.family.name,
+        families=[family.name for family in facts.families],
         warnings=list(collector.warnings),
     )
     if results:
         print("\nrnn-conformance matrix\n")
-        print(conformance_matrix(results, facts.devices))
+        print(conformance_matrix(results, [s["id"] for s in subjects], facts.devices))
         skipped = skip_reasons(results)
         if skipped:
             print("\nskipped:\n" + "\n".join(f"  {line}" for line in skipped))
@@ -284,6 +270,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"report): {out / 'repro'}/"
         )
     return exit_code
+
+
+def _subject_facts(subject: Any) -> dict[str, Any]:
+    """A subject as the report states it: its id, family, device, targets, declarations."""
+    return {
+        "id": subject.id,
+        "family": subject.family.name,
+        "device": subject.device,
+        "transform": subject.transform,
+        "target": subject.target.spec,
+        "cell_target": subject.cell_target.spec,
+        "unsupported": sorted(subject.unsupported),
+        "cell_unsupported": sorted(subject.cell_unsupported),
+        "activation_error": subject.activation_error,
+        "cell_activation_error": subject.cell_activation_error,
+    }
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 from _pytest.mark.structures import ParameterSet
 
+from rnn_conformance.constants import ACROSS_DEVICES
 from rnn_conformance.drawing import drawing_for
 from rnn_conformance.harness import Subject
 from rnn_conformance.hooks.configure import facts_of
 from rnn_conformance.hooks.scope import is_property
 
 __all__ = [
-    "ACROSS_DEVICES",
     "SUBJECT_PROPERTY",
     "across_devices",
     "per_subject",
@@ -40,8 +40,6 @@ __all__ = [
 SUBJECT_PROPERTY = "rnn_subject"
 """The user property naming a report's subject (its column in the matrix)."""
 DEVICE_PROPERTY = "rnn_device"
-ACROSS_DEVICES = "across devices"
-"""The device part of the subject of a property that compares devices."""
 
 
 def per_subject(
