@@ -42,7 +42,14 @@ from rnn_conformance.target import Target, TargetSpecError
 from rnn_conformance.target import resolve as resolve_spec
 from rnn_conformance.xfails import XfailEntry, XfailsFileError, read_xfails_file
 
-__all__ = ["RunFacts", "UsageProblem", "family_of_torch_class", "resolve", "versions"]
+__all__ = [
+    "RunFacts",
+    "UsageProblem",
+    "family_of_torch_class",
+    "resolve",
+    "subject_for",
+    "versions",
+]
 
 ACTIVATION_ERROR_ATTRIBUTE = "rnn_conformance_activation_error"
 
@@ -278,6 +285,38 @@ def _targets(settings: Mapping[str, Setting], family: Family) -> tuple[Target, T
         _declared(target, settings["unsupported"], settings["activation_error"]),
         _declared(cell_target, settings["cell_unsupported"], settings["cell_activation_error"]),
     )
+
+
+def subject_for(
+    family: Family | str,
+    *,
+    impl: str | None = None,
+    cell_impl: str | None = None,
+    device: str = "cpu",
+    tf32: TF32Policy | None = None,
+    label: str = "",
+) -> Subject:
+    """A subject of ``family`` checking ``impl`` and ``cell_impl`` (``module:attr``).
+
+    Each target defaults to the family's torch class and carries what its factory
+    declares (its ``rnn_conformance_unsupported`` and ``rnn_conformance_activation_error``
+    attributes). For plugins that check several targets in one session
+    (:func:`rnn_conformance.hooks.configure.use_subjects`); raises :class:`UsageProblem`.
+
+    >>> subject_for("gru", impl="torch.nn:GRU", label="mine").id
+    'mine-cpu'
+    """
+    kind = family_named(family)
+    given = {"impl": impl, "cell_impl": cell_impl}
+    settings = {
+        key: Setting(given.get(key), f"{key}={given.get(key)!r}")
+        for key in ("impl", "cell_impl", "unsupported", "cell_unsupported")
+    }
+    settings |= {key: Setting(None, key) for key in ("activation_error", "cell_activation_error")}
+    settings["family"] = Setting(kind.name, "family")
+    target, cell_target = _targets(settings, kind)
+    policy = TF32Policy(allowed=False) if tf32 is None else tf32
+    return Subject(kind, target, cell_target, device, policy, label=label)
 
 
 def resolve(settings: Mapping[str, Setting]) -> RunFacts:

@@ -10,6 +10,8 @@ error (exit code 6).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 import torch
@@ -17,12 +19,13 @@ from hypothesis import settings
 
 import rnn_conformance.profiles  # noqa: F401 (registers the profiles)
 from rnn_conformance.constants import PREFLIGHT_FAILED, default_profile
+from rnn_conformance.harness import Subject
 from rnn_conformance.options import OPTIONS, collect
 from rnn_conformance.preflight import problem as preflight_problem
 from rnn_conformance.run_guards import xdist_worker
 from rnn_conformance.session import RunFacts, UsageProblem, resolve
 
-__all__ = ["facts_of", "pytest_configure", "pytest_report_header"]
+__all__ = ["facts_of", "pytest_configure", "pytest_report_header", "use_subjects"]
 
 _FACTS = pytest.StashKey[RunFacts]()
 
@@ -94,6 +97,24 @@ def _check_selection_expressions(config: pytest.Config) -> None:
 def facts_of(config: pytest.Config) -> RunFacts:
     """The resolved settings of this run."""
     return config.stash[_FACTS]
+
+
+def use_subjects(config: pytest.Config, subjects: Sequence[Subject]) -> None:
+    """Check ``subjects`` in this session instead of those the options name.
+
+    For a plugin that checks several targets in one session (the self-tests' catalogue of
+    broken implementations): call it from its own ``pytest_configure``, which runs after
+    the suite's. Build each with :func:`rnn_conformance.session.subject_for`; every
+    subject's device must be one of the run's devices.
+    """
+    facts = facts_of(config)
+    for subject in subjects:
+        if subject.device not in facts.devices:
+            raise pytest.UsageError(
+                f"subject {subject.id}: device {subject.device!r} is not one of the run's "
+                f"devices {facts.devices}"
+            )
+    config.stash[_FACTS] = replace(facts, subjects=tuple(subjects))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
