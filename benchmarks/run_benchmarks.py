@@ -65,7 +65,7 @@ def _time_size(family: str, name: str, s: dict, repeats: int) -> dict:
         s["hidden"],
         num_layers=s["layers"],
         bidirectional=s["bidirectional"],
-        family_name=family,
+        family=family,
     )
     module = resolve(config.family.module_target)(**config.constructor_kwargs()).eval()
     params = {k: v.detach().double().numpy() for k, v in module.named_parameters()}

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 
 from examples.pure_torch_rnn import LoopRNN
 from rnn_conformance.harness import case_tensors, hidden_axes, output_axes
-from rnn_conformance.reference import rnn_forward_trace
+from rnn_conformance.reference import forward_trace
 from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
 from rnn_conformance.tolerances import Precision, assert_within, forward_error_bounds
 
@@ -20,7 +20,7 @@ from rnn_conformance.tolerances import Precision, assert_within, forward_error_b
 @settings(max_examples=25, deadline=None)
 @given(
     case=rnn_cases(
-        configs=rnn_configs(max_hidden_size=16, nonlinearities=("tanh",)),
+        configs=rnn_configs(max_hidden_size=16, relu=False),
         batches=batch_sizes(allow_empty=False),
     )
 )
@@ -34,19 +34,8 @@ def test_loop_rnn_matches_reference(case):
         output, h_n = module(x, hx)
 
     # The float64 reference on the same numbers, and the error each element may have.
-    expected, expected_h_n, trace = rnn_forward_trace(
-        case.input,
-        case.params,
-        case.hx,
-        nonlinearity=case.config.nonlinearity,
-        batch_first=case.config.batch_first,
-    )
-    bounds = forward_error_bounds(
-        trace,
-        Precision.of(case.dtype),
-        batched=case.batched,
-        batch_first=case.config.batch_first,
-    )
+    expected, expected_h_n, trace = forward_trace(case.config, case.input, case.params, case.hx)
+    bounds = forward_error_bounds(trace, Precision.of(case.dtype))
     context = f"LoopRNN differs from the float64 reference\n  {case.describe()}"
     assert_within(
         output.double().numpy(),

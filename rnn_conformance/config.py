@@ -99,15 +99,10 @@ class RNNConfig:
         kind.check(self)
 
     def __repr__(self) -> str:
-        # Evaluable and short: arguments at their defaults are left out.
-        defaults = RNNConfig(1, 1, family=self.family)
-        shown = [f"{self.input_size}", f"{self.hidden_size}"]
-        for name in SHARED_ARGUMENTS[2:]:
-            if getattr(self, name) != getattr(defaults, name):
-                shown.append(f"{name}={getattr(self, name)!r}")
+        # Evaluable, and every argument shown: a falsifying example names the whole module.
+        shown = [f"{name}={value!r}" for name, value in self.constructor_kwargs().items()]
         if self.family is not FAMILIES["rnn"]:
             shown.append(f"family={self.family.name!r}")
-        shown += [f"{k}={v!r}" for k, v in self.options if v != self.family.options[k]]
         return f"RNNConfig({', '.join(shown)})"
 
     def option(self, name: str) -> Any:

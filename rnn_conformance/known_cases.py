@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -157,16 +158,22 @@ def _maker(family: Family, pinned: PinnedCase, options: dict) -> Callable[[], RN
     return lambda: pinned_case(family, pinned, options)
 
 
-def stacked_tutorial_case() -> RNNCase:
+def _elman(name: str, dtype: str) -> RNNCase:
+    elman = family_named("rnn")
+    (pinned,) = [case for case in (*elman.pinned_cases, *SHARED_SHAPES) if case.name == name]
+    return pinned_case(elman, replace(pinned, dtype=dtype))
+
+
+def stacked_tutorial_case(dtype: str = "float32") -> RNNCase:
     """Two stacked layers, batch_first, no hx: the tutorial's ``rnn_stacked``."""
-    return known_cases("rnn")["tutorial_stacked"]()
+    return _elman("tutorial_stacked", dtype)
 
 
-def bidirectional_tutorial_case() -> RNNCase:
+def bidirectional_tutorial_case(dtype: str = "float32") -> RNNCase:
     """One bidirectional layer, batch_first, no hx: the tutorial's ``rnn_bidirect``."""
-    return known_cases("rnn")["tutorial_bidirectional"]()
+    return _elman("tutorial_bidirectional", dtype)
 
 
-def bidirectional_two_layer_batch_first_with_hx() -> RNNCase:
+def bidirectional_two_layer_batch_first_with_hx(dtype: str = "float32") -> RNNCase:
     """The shape that most often breaks ports, in nn.RNN: D=2, 2 layers, batch_first, hx."""
-    return known_cases("rnn")["bidirectional_2_layers_batch_first_hx"]()
+    return _elman("bidirectional_2_layers_batch_first_hx", dtype)

@@ -11,7 +11,6 @@ import copy
 import numpy as np
 import torch
 
-from rnn_conformance.families import family_named
 from rnn_conformance.reference import forward_trace
 from rnn_conformance.tolerances import (
     SAFETY,
@@ -25,7 +24,7 @@ from rnn_conformance.tolerances import (
 def module_and_inputs(config, steps, batch, dtype, seed):
     """torch's module of ``config``'s family (seeded init), input in [-2, 2], hx in [-1, 1]."""
     torch.manual_seed(seed)
-    factory = getattr(torch.nn, family_named(config.family_name).title.removeprefix("nn."))
+    factory = getattr(torch.nn, config.family.title.removeprefix("nn."))
     module = factory(**config.constructor_kwargs(), dtype=dtype).eval()
     gen = torch.Generator().manual_seed(seed)
     x = (torch.rand(config.input_shape(steps, batch), generator=gen, dtype=dtype) * 2 - 1) * 2

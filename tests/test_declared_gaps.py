@@ -37,6 +37,7 @@ import re
 import subprocess
 import sys
 import unittest
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -44,22 +45,17 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from rnn_conformance.capabilities import (
-    CAPABILITIES,
-    DRAWN_CAPABILITIES,
-    declare_unsupported,
-    declared_unsupported,
-)
+from rnn_conformance.capabilities import CAPABILITIES, DRAWN_CAPABILITIES
 from rnn_conformance.devices import TF32Policy
+from rnn_conformance.drawing import current_unsupported, drawing_for
 from rnn_conformance.families import FAMILIES
 from rnn_conformance.harness import (
-    Suite,
+    Subject,
     missing_capabilities,
-    missing_config_capabilities,
     observe,
     observe_config,
 )
-from rnn_conformance.harness.suite import GatedValueDrawn
+from rnn_conformance.harness.subject import GatedValueDrawn
 from rnn_conformance.strategies import (
     batch_sizes,
     config_flags,
@@ -102,7 +98,7 @@ def _needs(drawn):
     """The gateable capabilities a drawn case, or its parts, needs."""
     if isinstance(drawn, tuple):
         config, batch, dtype = drawn
-        needs = set(missing_config_capabilities(config, GATEABLE))
+        needs = set(config.needed_capabilities() & GATEABLE)
         needs |= {"unbatched"} if batch is None else set()
         return needs | ({"float64"} if dtype == "float64" else set())
     return set(missing_capabilities(drawn, GATEABLE))
@@ -160,17 +156,24 @@ def test_every_ungated_value_is_still_drawn(gaps):
     _still_draws(strategy, None)
 
 
-@pytest.fixture
-def declared():
-    """Declare gaps as a session does, and restore what was declared before."""
-    before = {"rnn": declared_unsupported("rnn"), "cell": declared_unsupported("cell")}
-    yield declare_unsupported
-    declare_unsupported(**before)
+def _declaring(rnn=(), cell=()):
+    """Draw as a property of a subject with these declarations does."""
+    return drawing_for(FAMILIES["rnn"], rnn=rnn, cell=cell)
 
 
-def test_the_session_declarations_gate_by_role(declared):
-    declared(rnn={"float64", "bidirectional"}, cell={"unbatched", "without_bias"})
-    assert declared_unsupported("both") == {"float64", "bidirectional", "unbatched", "without_bias"}
+def test_the_subjects_declarations_gate_by_role():
+    with _declaring(rnn={"float64", "bidirectional"}, cell={"unbatched", "without_bias"}):
+        assert current_unsupported("both") == {
+            "float64",
+            "bidirectional",
+            "unbatched",
+            "without_bias",
+        }
+        _check_roles()
+    assert current_unsupported("both") == frozenset()  # nothing outside a property
+
+
+def _check_roles():
     for uses, forbidden in [
         ("rnn", {"float64", "bidirectional"}),
         ("cell", {"unbatched", "without_bias"}),
@@ -183,13 +186,23 @@ def test_the_session_declarations_gate_by_role(declared):
             _still_draws(_parts(uses=uses), capability)
 
 
-def test_the_declarations_are_read_when_drawing_not_when_built(declared):
+def test_the_declarations_are_read_when_drawing_not_when_built():
     strategy = rnn_configs()  # built before anything is declared, as at import
-    declared(rnn={"bidirectional", "without_bias"})
-    config = find(strategy, lambda c: c.num_layers == 2, settings=settings(database=None))
+    with _declaring(rnn={"bidirectional", "without_bias"}):
+        config = find(strategy, lambda c: c.num_layers == 2, settings=settings(database=None))
     assert (config.bias, config.bidirectional) == (True, False)
-    declared(rnn=set())
     find(strategy, lambda c: c.bidirectional and not c.bias, settings=settings(database=None))
+
+
+def test_the_family_is_the_running_subjects_read_when_drawing():
+    strategy = rnn_cases()  # built before any subject runs, as at import
+    with drawing_for(FAMILIES["gru"]):
+        case = find(strategy, lambda c: True, settings=settings(database=None))
+    assert case.config.family is FAMILIES["gru"]
+    assert (
+        find(strategy, lambda c: True, settings=settings(database=None)).config.family
+        is (FAMILIES["rnn"])
+    )
 
 
 def _skip_reason(strategy):
@@ -273,29 +286,33 @@ def _run_property(check, strategy):
 
 
 def test_a_drawn_case_needing_a_declared_gap_is_a_suite_error_not_the_targets_failure():
-    suite = Suite(
-        Target.from_spec("torch.nn:RNN"),
+    family = FAMILIES["rnn"]
+    subject = Subject(
+        family,
+        replace(Target.from_spec("torch.nn:RNN"), unsupported=frozenset({"bidirectional"})),
+        replace(Target.from_spec("torch.nn:RNNCell"), unsupported=frozenset({"unbatched"})),
+        "cpu",
         TF32Policy(allowed=False),
-        unsupported=frozenset({"bidirectional"}),
-        cell_unsupported=frozenset({"unbatched"}),
     )
-    # Strategies given other declarations than the suite's, as a buggy property would.
+    # Strategies given other declarations than the subject's, as a buggy property would.
     bidirectional = rnn_cases(configs=rnn_configs(bidirectional=True), unsupported=())
     with pytest.raises(
         GatedValueDrawn, match=r"the RNN target declared unsupported: .*capability: bidirectional"
     ):
-        _run_property(lambda case: observe(suite, case, "cpu"), bidirectional)
+        _run_property(lambda case: observe(subject, case), bidirectional)
     with pytest.raises(GatedValueDrawn, match="capability: bidirectional"):
-        _run_property(lambda config: observe_config(suite, config), rnn_configs(bidirectional=True))
+        _run_property(
+            lambda config: observe_config(subject, config), rnn_configs(bidirectional=True)
+        )
     # Each role is held to its own target's declarations, "both" to either's.
     unbatched = rnn_cases(
         configs=rnn_configs(bidirectional=False), batches=st.none(), unsupported=()
     )
-    _run_property(lambda case: observe(suite, case, "cpu"), unbatched)
+    _run_property(lambda case: observe(subject, case), unbatched)
     with pytest.raises(GatedValueDrawn, match="capability: unbatched"):
-        _run_property(lambda case: observe(suite, case, "cpu", uses="cell"), unbatched)
+        _run_property(lambda case: observe(subject, case, uses="cell"), unbatched)
     with pytest.raises(GatedValueDrawn, match="capability: bidirectional"):
-        _run_property(lambda case: observe(suite, case, "cpu", uses="both"), bidirectional)
+        _run_property(lambda case: observe(subject, case, uses="both"), bidirectional)
 
 
 def _with_tests_on_path():
@@ -344,7 +361,7 @@ the whole ungated space are checked by tests/test_every_family_passes.py."""
 PROFILE = "ci-declared-gaps"
 CONFTEST = f"""
 from hypothesis import settings
-from rnn_conformance.session_hooks import PROFILES
+from rnn_conformance.profiles import PROFILES
 
 settings.register_profile({PROFILE!r}, parent=PROFILES["ci"], max_examples={EXAMPLES})
 """

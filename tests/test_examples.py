@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -159,29 +160,26 @@ def test_onnx_runtime_lstm_activation_approximation_is_caught_without_the_declar
     from rnn_conformance.config import RNNConfig
     from rnn_conformance.devices import TF32Policy
     from rnn_conformance.families import family_named
-    from rnn_conformance.harness import Suite, compare_with_reference, run_target
+    from rnn_conformance.harness import Subject, compare_with_reference, run_target
     from rnn_conformance.target import Target
 
     family = family_named("lstm")
-    config = RNNConfig(1, 1, bias=False, family_name="lstm")
+    config = RNNConfig(1, 1, bias=False, family="lstm")
     params = {  # i, f, g, o: i saturated at 1, c = tanh(1.5), o_pre = -20
         "weight_ih_l0": np.array([[1.0], [0.0], [0.05], [-2.0 / 3.0]]),
         "weight_hh_l0": np.zeros((4, 1)),
     }
     case = RNNCase(config, "float32", 1, 1, input=np.full((1, 1, 1), 30.0), hx=None, params=params)
     target = Target.from_spec("examples.onnx_runtime_lstm:OnnxRuntimeLSTM", family)
-    undeclared = Suite(target, TF32Policy(allowed=False), family=family)
-    run = run_target(undeclared, case, "cpu")
+    cell = Target.from_spec(family.cell_target, family)
+    undeclared = Subject(family, target, cell, "cpu", TF32Policy(allowed=False))
+    run = run_target(undeclared, case)
     assert run.h_n[0].item() == 0.0  # nn.LSTM's h is 1.9e-9
     with pytest.raises(AssertionError, match="differs from the float64 reference"):
-        compare_with_reference(undeclared, case, "cpu", run)
-    declared = Suite(
-        target,
-        TF32Policy(allowed=False),
-        family=family,
-        activation_error=OnnxRuntimeLSTM.rnn_conformance_activation_error,
-    )
-    assert compare_with_reference(declared, case, "cpu", run) <= 1
+        compare_with_reference(undeclared, case, run)
+    accuracy = OnnxRuntimeLSTM.rnn_conformance_activation_error
+    declared = replace(undeclared, target=replace(target, activation_error=accuracy))
+    assert compare_with_reference(declared, case, run) <= 1
 
 
 @needs_onnx
@@ -327,11 +325,11 @@ def test_onnx_runtime_gru_activation_approximation_is_caught_without_the_declara
     from rnn_conformance.config import RNNConfig
     from rnn_conformance.devices import TF32Policy
     from rnn_conformance.families import family_named
-    from rnn_conformance.harness import Suite, compare_with_reference, run_target
+    from rnn_conformance.harness import Subject, compare_with_reference, run_target
     from rnn_conformance.target import Target
 
     family = family_named("gru")
-    config = RNNConfig(1, 1, bias=False, family_name="gru")
+    config = RNNConfig(1, 1, bias=False, family="gru")
     params = {
         "weight_ih_l0": np.array([[-1.0], [-1.0], [0.0]]),  # r, z, n
         "weight_hh_l0": np.array([[0.0], [0.0], [1.0]]),
@@ -346,18 +344,15 @@ def test_onnx_runtime_gru_activation_approximation_is_caught_without_the_declara
         params=params,
     )
     target = Target.from_spec("examples.onnx_runtime_gru:OnnxRuntimeGRU", family)
-    undeclared = Suite(target, TF32Policy(allowed=False), family=family)
-    run = run_target(undeclared, case, "cpu")
+    cell = Target.from_spec(family.cell_target, family)
+    undeclared = Subject(family, target, cell, "cpu", TF32Policy(allowed=False))
+    run = run_target(undeclared, case)
     assert run.h_n.item() == pytest.approx(-(2**-22), rel=1e-6)  # nn.GRU's h is 1.9e-13
     with pytest.raises(AssertionError, match="differs from the float64 reference"):
-        compare_with_reference(undeclared, case, "cpu", run)
-    declared = Suite(
-        target,
-        TF32Policy(allowed=False),
-        family=family,
-        activation_error=OnnxRuntimeGRU.rnn_conformance_activation_error,
-    )
-    assert compare_with_reference(declared, case, "cpu", run) <= 1
+        compare_with_reference(undeclared, case, run)
+    accuracy = OnnxRuntimeGRU.rnn_conformance_activation_error
+    declared = replace(undeclared, target=replace(target, activation_error=accuracy))
+    assert compare_with_reference(declared, case, run) <= 1
 
 
 @needs_onnx

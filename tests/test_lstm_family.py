@@ -27,19 +27,19 @@ def lstm_configs(draw, max_hidden=24):
         batch_first=draw(st.booleans()),
         bidirectional=draw(st.booleans()),
         proj_size=draw(st.integers(0, hidden - 1)),
-        family_name="lstm",
+        family="lstm",
     )
 
 
 def test_layout_and_constructor_rules_are_nn_lstm_s():
-    config = RNNConfig(3, 5, num_layers=2, bidirectional=True, proj_size=2, family_name="lstm")
+    config = RNNConfig(3, 5, num_layers=2, bidirectional=True, proj_size=2, family="lstm")
     module = torch.nn.LSTM(**config.constructor_kwargs())
     assert {n: tuple(p.shape) for n, p in module.named_parameters()} == config.parameter_shapes()
     assert list(config.parameter_shapes()) == [n for n, _ in module.named_parameters()]
     assert config.state_shapes(7) == ((4, 7, 2), (4, 7, 5))
     for proj_size, message in ((-1, "positive integer or zero"), (5, "smaller than hidden")):
         with pytest.raises(ValueError, match=message):
-            RNNConfig(3, 5, proj_size=proj_size, family_name="lstm")
+            RNNConfig(3, 5, proj_size=proj_size, family="lstm")
         with pytest.raises(ValueError, match=message):
             torch.nn.LSTM(3, 5, proj_size=proj_size)
 
@@ -110,9 +110,9 @@ def test_lstm_configs_draw_a_projection_below_hidden_size_and_shrink_to_none():
     configs = rnn_configs(family="lstm")
     assert repr(configs) == "rnn_configs(family='lstm')"
     minimal = find(configs, lambda c: True, settings=settings(database=None))
-    assert minimal == RNNConfig(1, 1, family_name="lstm")
-    projected = find(configs, lambda c: c.proj_size > 0, settings=settings(database=None))
-    assert (projected.hidden_size, projected.proj_size) == (2, 1)
+    assert minimal == RNNConfig(1, 1, family="lstm")
+    projected = find(configs, lambda c: c.option("proj_size") > 0, settings=settings(database=None))
+    assert (projected.hidden_size, projected.option("proj_size")) == (2, 1)
     state = hidden_states(projected, 3, allow_none=False).example()
     assert [part.shape for part in state] == [(1, 3, 1), (1, 3, 2)]
 
@@ -120,6 +120,6 @@ def test_lstm_configs_draw_a_projection_below_hidden_size_and_shrink_to_none():
 @settings(max_examples=25, deadline=None)
 @given(config=rnn_configs(family="lstm"))
 def test_drawn_lstm_configs_are_valid_for_nn_lstm(config):
-    assert 0 <= config.proj_size < config.hidden_size
+    assert 0 <= config.option("proj_size") < config.hidden_size
     module = torch.nn.LSTM(**config.constructor_kwargs())
     assert list(config.parameter_shapes()) == [name for name, _ in module.named_parameters()]

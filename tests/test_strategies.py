@@ -80,7 +80,8 @@ def test_sizes_respect_bounds(data):
             RNNConfig(3, 5, num_layers=2),
         ),
         (rnn_configs(min_layers=2, dropouts=(1.0, 0.5)), RNNConfig(1, 1, 2, dropout=0.5)),
-        (rnn_configs(nonlinearities=("relu", "tanh")), RNNConfig(1, 1, nonlinearity="relu")),
+        (rnn_configs(relu=True), RNNConfig(1, 1, nonlinearity="relu")),
+        (rnn_configs(family="lstm"), RNNConfig(1, 1, family="lstm")),
         (sequence_lengths(min_len=7), 7),
         (mostly_small(30, typical=4, min_value=9), 9),
         (batch_sizes(min_size=3), 3),
@@ -137,9 +138,9 @@ def test_causal_configs_are_causal(config):
             dict(min_hidden_size=4, max_hidden_size=3),
             "min_hidden_size=4 must be <= max_hidden_size=3",
         ),
-        (rnn_configs, dict(nonlinearities=("gelu",)), "nonlinearities contains 'gelu'"),
-        (rnn_configs, dict(nonlinearities=()), "nonlinearities must not be empty"),
-        (rnn_configs, dict(nonlinearities={"tanh"}), "nonlinearities={'tanh'} must be a sequence"),
+        (rnn_configs, dict(relu="yes"), "relu='yes' must be True, False or None"),
+        (rnn_configs, dict(family="xlstm"), "family='xlstm': unknown recurrent family"),
+        (rnn_configs, dict(own_arguments=None), "own_arguments=None must be True or False"),
         (rnn_configs, dict(dropouts=(1.5,)), "dropouts contains 1.5"),
         (rnn_configs, dict(dropouts=("0.5",)), "dropouts contains '0.5'"),
         (rnn_configs, dict(bias="yes"), "bias='yes'"),
@@ -170,7 +171,6 @@ def test_mostly_small_validates_its_bounds():
 @pytest.mark.parametrize(
     ("make", "argument", "suggestion"),
     [
-        (rnn_configs, dict(nonlinearities="tanh"), "nonlinearities=('tanh',)"),
         (rnn_configs, dict(dropouts="0.5"), "dropouts=(0.0, 0.5)"),
         (rnn_cases, dict(dtypes="float32"), "dtypes=('float32',)"),
         (
@@ -179,7 +179,7 @@ def test_mostly_small_validates_its_bounds():
             "magnitudes=(1.0, 0.01, 4.0, 30.0)",
         ),
     ],
-    ids=["nonlinearities", "dropouts", "dtypes", "magnitudes"],
+    ids=["dropouts", "dtypes", "magnitudes"],
 )
 def test_a_string_for_a_sequence_is_rejected_with_a_suggestion(make, argument, suggestion):
     ((name, value),) = argument.items()
@@ -214,8 +214,8 @@ CONFIG = RNNConfig(2, 3, num_layers=2)
         (rnn_configs(), "rnn_configs()"),
         (rnn_configs(max_layers=2), "rnn_configs(max_layers=2)"),
         (
-            rnn_configs(min_layers=2, nonlinearities=("tanh",), bidirectional=True),
-            "rnn_configs(min_layers=2, nonlinearities=('tanh',), bidirectional=True)",
+            rnn_configs(min_layers=2, relu=False, bidirectional=True),
+            "rnn_configs(min_layers=2, relu=False, bidirectional=True)",
         ),
         (rnn_cases(dtypes=("float64",)), "rnn_cases(dtypes=('float64',))"),
         (
@@ -260,7 +260,8 @@ def test_the_one_dtype_table_and_the_one_case_model_are_re_exported():
         lambda c: c.batch_size is not None and c.batch_size > 8,
         lambda c: c.batch_size == 0,
         lambda c: c.batch_size is None,
-        lambda c: c.config.nonlinearity == "relu" and np.abs(c.input).max(initial=0) >= 20,
+        lambda c: c.config.option("nonlinearity") == "relu"
+        and np.abs(c.input).max(initial=0) >= 20,
         lambda c: c.config.num_layers == 3 and c.config.bidirectional,
     ],
     ids=["hidden>32", "seq>40", "batch>8", "batch=0", "unbatched", "relu-large", "deep-bidir"],
