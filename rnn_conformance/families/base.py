@@ -23,7 +23,7 @@ declares it as data or as a method, never the other way round. A family says:
   in the probe arithmetic, the local rounding model the error bound propagates;
 * torch's module and cell classes, the default targets.
 
-Shapes have one home: :class:`~rnn_conformance.config.RNNConfig` derives every shape
+Shapes have one home: :class:`~rnn_conformance.config.Configuration` derives every shape
 (sequences, states, parameter names) from two answers of the family,
 :meth:`Family.state_sizes` and :meth:`Family.direction_parameters`, which read only the
 configuration's plain fields and never call back into it.
@@ -37,23 +37,40 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from hypothesis import strategies as st
 
 from rnn_conformance.arithmetic import Arithmetic
 
-if TYPE_CHECKING:
-    from rnn_conformance.config import RNNConfig
+__all__ = ["Configuration", "Family", "PinnedCase", "StepGradients", "sigmoid_slope"]
 
-__all__ = ["Family", "PinnedCase", "StepGradients", "sigmoid_slope"]
+
+class Configuration(Protocol):
+    """What a family reads of a configuration: its plain fields, never a derived shape.
+
+    :class:`~rnn_conformance.config.Configuration` is the one implementation; the family
+    declares this instead of importing it, so that the configuration depends on the
+    families and never the other way round.
+    """
+
+    @property
+    def input_size(self) -> int: ...  # noqa: D102
+    @property
+    def hidden_size(self) -> int: ...  # noqa: D102
+    @property
+    def bias(self) -> bool: ...  # noqa: D102
+
+    def option(self, name: str) -> Any:
+        """The value of the family's own argument ``name``."""
+        ...
 
 
 @dataclass(frozen=True)
 class PinnedCase:
     """A hand-picked case of a family, as data: :mod:`rnn_conformance.known_cases` builds it.
 
-    ``config`` holds :class:`~rnn_conformance.config.RNNConfig` keyword arguments (the
+    ``config`` holds :class:`~rnn_conformance.config.Configuration` keyword arguments (the
     family's own included). Without ``weights`` and ``input`` the values are drawn from a
     seeded generator; with them (a published tutorial's numbers), ``weights`` maps each
     parameter name to its values and ``input`` is the input sequence.
@@ -141,7 +158,7 @@ class Family:
             if name not in self.options:
                 raise ValueError(f"{self.title} takes no {name} argument, got {name}={value!r}")
 
-    def check(self, config: RNNConfig) -> None:
+    def check(self, config: Configuration) -> None:
         """Raise ``ValueError`` where its own arguments do not fit the sizes (none by default)."""
 
     def option_strategy(
@@ -160,7 +177,7 @@ class Family:
         """
         return st.just({})
 
-    def needed_capabilities(self, config: RNNConfig) -> frozenset[str]:
+    def needed_capabilities(self, config: Configuration) -> frozenset[str]:
         """The capabilities its own arguments need (:attr:`option_capabilities`)."""
         return frozenset(
             capability
@@ -168,11 +185,11 @@ class Family:
             if config.option(name) != self.options[name]
         )
 
-    def labels(self, config: RNNConfig) -> list[str]:
+    def labels(self, config: Configuration) -> list[str]:
         """Coarse words for the family's own arguments, for ``event()`` coverage labels."""
         return [self.name]
 
-    def cell_kwargs(self, config: RNNConfig) -> dict[str, Any]:
+    def cell_kwargs(self, config: Configuration) -> dict[str, Any]:
         """Keyword arguments for the family's cell with ``config``'s sizes (no device, dtype)."""
         own = {name: config.option(name) for name in self.cell_options}
         return {
@@ -188,11 +205,11 @@ class Family:
         """The family arguments that parameter shapes reveal (nn.LSTM's ``proj_size``)."""
         return {}
 
-    def state_sizes(self, config: RNNConfig) -> tuple[int, ...]:
+    def state_sizes(self, config: Configuration) -> tuple[int, ...]:
         """Feature size of each state part (``h`` first)."""
         return (config.hidden_size,) * len(self.state_names)
 
-    def state_ranges(self, config: RNNConfig) -> tuple[tuple[float, float] | None, ...]:
+    def state_ranges(self, config: Configuration) -> tuple[tuple[float, float] | None, ...]:
         """The interval each state part always lies in (``None``: unbounded).
 
         At every step, and so in ``output`` and ``h_n``, from any ``h_0`` whose parts lie
@@ -200,7 +217,7 @@ class Family:
         """
         return (None,) * len(self.state_names)
 
-    def start_ranges(self, config: RNNConfig) -> tuple[tuple[float, float] | None, ...]:
+    def start_ranges(self, config: Configuration) -> tuple[tuple[float, float] | None, ...]:
         """The interval each part of ``h_0`` must lie in for :meth:`state_ranges` to hold.
 
         ``None``: any start (nn.RNN's and nn.LSTM's ranges hold whatever ``h_0`` is, since
@@ -210,7 +227,7 @@ class Family:
         return (None,) * len(self.state_names)
 
     def direction_parameters(
-        self, config: RNNConfig, input_size: int
+        self, config: Configuration, input_size: int
     ) -> dict[str, tuple[int, ...]]:
         """The stems and shapes of one layer-direction's parameters, in registration order.
 
@@ -231,7 +248,7 @@ class Family:
     def step(
         self,
         ops: Arithmetic,
-        config: RNNConfig,
+        config: Configuration,
         gi: Any,
         gh: Any,
         state: tuple[Any, ...],
@@ -247,7 +264,7 @@ class Family:
     def step_backward(
         self,
         ops: Arithmetic,
-        config: RNNConfig,
+        config: Configuration,
         cache: Any,
         grads: tuple[Any, ...],
         weights: Mapping[str, Any],

@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 
 from rnn_conformance.arithmetic import Arithmetic
-from rnn_conformance.families.base import Family, PinnedCase, StepGradients
-
-if TYPE_CHECKING:
-    from rnn_conformance.config import RNNConfig
+from rnn_conformance.families.base import Configuration, Family, PinnedCase, StepGradients
 
 __all__ = ["ELMAN", "NONLINEARITIES", "TUTORIAL_INPUT", "Elman"]
 
@@ -115,11 +112,11 @@ class Elman(Family):
         choices = {None: NONLINEARITIES, True: ("relu",), False: ("tanh",)}[relu]
         return st.fixed_dictionaries({"nonlinearity": st.sampled_from(choices)})
 
-    def labels(self, config: RNNConfig) -> list[str]:
+    def labels(self, config: Configuration) -> list[str]:
         """The nonlinearity."""
         return [config.option("nonlinearity")]
 
-    def state_ranges(self, config: RNNConfig) -> tuple[tuple[float, float] | None, ...]:
+    def state_ranges(self, config: Configuration) -> tuple[tuple[float, float] | None, ...]:
         """The interval [-1, 1] for tanh, [0, inf) for relu."""
         tanh = config.option("nonlinearity") == "tanh"
         return ((-1.0, 1.0) if tanh else (0.0, math.inf),)
@@ -127,7 +124,7 @@ class Elman(Family):
     def step(
         self,
         ops: Arithmetic,
-        config: RNNConfig,
+        config: Configuration,
         gi: Any,
         gh: Any,
         state: tuple[Any, ...],
@@ -142,7 +139,7 @@ class Elman(Family):
     def step_backward(
         self,
         ops: Arithmetic,
-        config: RNNConfig,
+        config: Configuration,
         cache: Any,
         grads: tuple[Any, ...],
         weights: Mapping[str, Any],

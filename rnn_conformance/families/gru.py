@@ -25,13 +25,10 @@ the form whose subtraction may cancel.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rnn_conformance.arithmetic import Arithmetic
-from rnn_conformance.families.base import Family, StepGradients, sigmoid_slope
-
-if TYPE_CHECKING:
-    from rnn_conformance.config import RNNConfig
+from rnn_conformance.families.base import Configuration, Family, StepGradients, sigmoid_slope
 
 __all__ = ["GRU", "GatedRecurrentUnit"]
 
@@ -53,18 +50,18 @@ class GatedRecurrentUnit(Family):
     # the clearer error an implementation may raise instead.
     tuple_hx_errors: ClassVar[tuple[type[Exception], ...]] = (AttributeError, TypeError)
 
-    def state_ranges(self, config: RNNConfig) -> tuple[tuple[float, float] | None, ...]:
+    def state_ranges(self, config: Configuration) -> tuple[tuple[float, float] | None, ...]:
         """[-1, 1]: ``h'`` is a convex combination of ``n = tanh(...)`` and ``h``."""
         return ((-1.0, 1.0),)
 
-    def start_ranges(self, config: RNNConfig) -> tuple[tuple[float, float] | None, ...]:
+    def start_ranges(self, config: Configuration) -> tuple[tuple[float, float] | None, ...]:
         """The same [-1, 1]: ``h'`` keeps a part of ``h``, so a larger ``h_0`` persists."""
         return ((-1.0, 1.0),)
 
     def step(
         self,
         ops: Arithmetic,
-        config: RNNConfig,
+        config: Configuration,
         gi: Any,
         gh: Any,
         state: tuple[Any, ...],
@@ -86,7 +83,7 @@ class GatedRecurrentUnit(Family):
     def step_backward(
         self,
         ops: Arithmetic,
-        config: RNNConfig,
+        config: Configuration,
         cache: Any,
         grads: tuple[Any, ...],
         weights: Mapping[str, Any],

@@ -18,15 +18,18 @@ the projected ``h`` and is (4H, proj_size).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 
 from rnn_conformance.arithmetic import Arithmetic
-from rnn_conformance.families.base import Family, PinnedCase, StepGradients, sigmoid_slope
-
-if TYPE_CHECKING:
-    from rnn_conformance.config import RNNConfig
+from rnn_conformance.families.base import (
+    Configuration,
+    Family,
+    PinnedCase,
+    StepGradients,
+    sigmoid_slope,
+)
 
 __all__ = ["LSTM", "LongShortTermMemory"]
 
@@ -71,7 +74,7 @@ class LongShortTermMemory(Family):
                 "proj_size should be a positive integer or zero to disable projections"
             )
 
-    def check(self, config: RNNConfig) -> None:
+    def check(self, config: Configuration) -> None:
         """nn.LSTM's rule that needs the sizes: ``proj_size < hidden_size``."""
         if config.option("proj_size") >= config.hidden_size:
             raise ValueError("proj_size has to be smaller than hidden_size")
@@ -90,7 +93,7 @@ class LongShortTermMemory(Family):
         sizes = st.just(0) | st.integers(1, hidden_size - 1)
         return st.fixed_dictionaries({"proj_size": sizes})
 
-    def labels(self, config: RNNConfig) -> list[str]:
+    def labels(self, config: Configuration) -> list[str]:
         """``lstm``, and the projection's size."""
         proj_size = config.option("proj_size")
         return [self.name, *([f"proj_size={proj_size}"] if proj_size else [])]
@@ -100,16 +103,16 @@ class LongShortTermMemory(Family):
         projection = shapes.get("weight_hr_l0")
         return {} if projection is None else {"proj_size": projection[0]}
 
-    def state_sizes(self, config: RNNConfig) -> tuple[int, ...]:
+    def state_sizes(self, config: Configuration) -> tuple[int, ...]:
         """``h`` has ``proj_size`` features when projecting, ``c`` always ``hidden_size``."""
         return (config.option("proj_size") or config.hidden_size, config.hidden_size)
 
-    def state_ranges(self, config: RNNConfig) -> tuple[tuple[float, float] | None, ...]:
+    def state_ranges(self, config: Configuration) -> tuple[tuple[float, float] | None, ...]:
         """``|h| = |o * tanh(c)| <= 1`` unless projected; ``c`` may grow by 1 a step."""
         return (None if config.option("proj_size") else (-1.0, 1.0), None)
 
     def direction_parameters(
-        self, config: RNNConfig, input_size: int
+        self, config: Configuration, input_size: int
     ) -> dict[str, tuple[int, ...]]:
         """nn.LSTM registers ``weight_hr`` after the biases."""
         shapes = super().direction_parameters(config, input_size)
@@ -120,7 +123,7 @@ class LongShortTermMemory(Family):
     def step(
         self,
         ops: Arithmetic,
-        config: RNNConfig,
+        config: Configuration,
         gi: Any,
         gh: Any,
         state: tuple[Any, ...],
@@ -140,7 +143,7 @@ class LongShortTermMemory(Family):
     def step_backward(
         self,
         ops: Arithmetic,
-        config: RNNConfig,
+        config: Configuration,
         cache: Any,
         grads: tuple[Any, ...],
         weights: Mapping[str, Any],
