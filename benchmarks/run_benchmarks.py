@@ -4,6 +4,7 @@ and the NumPy reference against torch (float32, CPU) forward and backward, per f
     python benchmarks/run_benchmarks.py                  # everything (about 20 minutes)
     python benchmarks/run_benchmarks.py --profiles default --families lstm  # quicker
     python benchmarks/run_benchmarks.py --skip-suite     # reference vs torch only
+    python benchmarks/run_benchmarks.py --every-family-only  # one session vs one per family
 
 Prints Markdown tables and writes them as JSON (default benchmarks/results.json).
 Timings are wall-clock on this machine; ratios are measured in the same run.
@@ -40,6 +41,7 @@ SIZES = {
 }
 TARGETS = {
     "suite_default_n2_s": 60.0,
+    "every_family_speedup_default_n2": 1.5,
     "forward_ratio_medium": 2.0,
     "backward_ratio_medium": 3.0,
     "xdist_speedup_default": 1.6,
@@ -171,6 +173,48 @@ def run_suite(family: str, profile: str, workers: int) -> dict:
     }
 
 
+def _runner(arguments: list[str]) -> tuple[float, int, dict]:
+    """Wall time, exit code and verdict counts of one ``rnn-conformance`` run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "rnn_conformance", "--report-dir", tmp, *arguments]
+        env = {k: v for k, v in os.environ.items() if k != "CI"}
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, env=env)
+        wall = time.perf_counter() - start
+        try:
+            summary = json.loads((Path(tmp) / "report.json").read_text())["summary"]
+        except (OSError, ValueError, KeyError):
+            summary = {}
+    return round(wall, 2), done.returncode, summary
+
+
+def every_family(profile: str, workers: int, seed: int = 0) -> dict:
+    """``--family all`` as one session against one ``rnn-conformance`` process per family.
+
+    The second is what ``--family all`` did before subjects: the same runs, one after the
+    other, each paying pytest's and torch's start-up and its own worker start. Same
+    profile, seed and worker count for both, measured back to back in this run.
+    """
+    common = ["--profile", profile, "--seed", str(seed), "-n", str(workers)]
+    one_session = _runner(["--family", "all", *common])
+    per_family = {family: _runner(["--family", family, *common]) for family in FAMILIES}
+    separate = round(sum(wall for wall, _, _ in per_family.values()), 2)
+    return {
+        "profile": profile,
+        "workers": workers,
+        "seed": seed,
+        "one_session_s": one_session[0],
+        "one_session_exit_code": one_session[1],
+        "one_session_summary": one_session[2],
+        "one_process_per_family_s": separate,
+        "per_family": {
+            family: {"wall_s": wall, "exit_code": code, "summary": summary}
+            for family, (wall, code, summary) in per_family.items()
+        },
+        "speedup": round(separate / one_session[0], 2) if one_session[0] else None,
+    }
+
+
 def _table(headers, rows):
     lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -184,6 +228,11 @@ def main() -> None:
     parser.add_argument("--workers", default="0,2")
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--skip-suite", action="store_true")
+    parser.add_argument(
+        "--every-family-only",
+        action="store_true",
+        help="only time --family all: one session against one process per family",
+    )
     parser.add_argument("--output", default=str(Path(__file__).with_name("results.json")))
     args = parser.parse_args()
 
@@ -192,9 +241,34 @@ def main() -> None:
         f"{platform.python_version()}, torch {torch.__version__}",
         "targets": TARGETS,
     }
+    runs = [every_family(profile, 2) for profile in args.profiles.split(",")]
+    results["every_family"] = runs
+    print("## rnn-conformance --family all: one session vs one process per family (-n 2)\n")
+    print(
+        _table(
+            ["profile", "one process per family s", "one session s", "speed-up", "verdicts"],
+            [
+                [
+                    r["profile"],
+                    r["one_process_per_family_s"],
+                    r["one_session_s"],
+                    r["speedup"],
+                    ", ".join(f"{n} {k}" for k, n in r["one_session_summary"].items() if n),
+                ]
+                for r in runs
+            ],
+        )
+    )
+    if args.every_family_only:
+        # The other sections of an earlier full run stay as they were measured.
+        output = Path(args.output)
+        earlier = json.loads(output.read_text()) if output.exists() else {}
+        output.write_text(json.dumps({**earlier, **results}, indent=2) + "\n")
+        print(f"\nwrote {args.output}")
+        return
     comparison = reference_versus_torch()
     results["reference_vs_torch"] = comparison
-    print("## NumPy reference vs torch float32 (CPU), best of 5\n")
+    print("\n## NumPy reference vs torch float32 (CPU), best of 5\n")
     print(
         _table(
             [
