@@ -35,7 +35,7 @@ Per layer-direction and step, the shared code computes the two gate projections
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -43,7 +43,18 @@ from hypothesis import strategies as st
 
 from rnn_conformance.arithmetic import Arithmetic
 
-__all__ = ["Configuration", "Family", "PinnedCase", "StepGradients", "sigmoid_slope"]
+__all__ = [
+    "SATURATED",
+    "Configuration",
+    "Family",
+    "PinnedCase",
+    "SaturatedGates",
+    "StepGradients",
+    "sigmoid_slope",
+]
+
+SATURATED = 20.0
+"""A pre-activation that saturates a gate: sigmoid(20) = 1 - 2.1e-9, sigmoid(-20) = 2.1e-9."""
 
 
 class Configuration(Protocol):
@@ -84,6 +95,27 @@ class PinnedCase:
     with_hx: bool = True
     weights: Mapping[str, Any] | None = None
     input: Any = None
+
+
+@dataclass(frozen=True)
+class SaturatedGates:
+    """Gate biases that make one step of a gated family a known function of its input.
+
+    With ``W_hh = 0``, ``b_hh = 0`` and ``b_ih`` of gate block g ``gate_biases[g]``, the
+    new ``h`` at every step is ``response(s)`` of that step's pre-activation ``s`` of the
+    signal block (the ``None`` in ``gate_biases``) alone, within 1e-8; ``inverse`` undoes
+    it. The dropout properties read masks through it (``formula`` names it in messages).
+    """
+
+    gate_biases: tuple[float | None, ...]
+    formula: str
+    response: Callable[[Any], Any]
+    inverse: Callable[[Any], Any]
+
+    @property
+    def signal(self) -> int:
+        """The gate block whose pre-activation carries the input."""
+        return self.gate_biases.index(None)
 
 
 @dataclass
@@ -149,6 +181,9 @@ class Family:
     errors then check; empty: not checked."""
     pinned_cases: ClassVar[tuple[PinnedCase, ...]] = ()
     """The family's own pinned cases, checked besides the shapes every family shares."""
+    saturated_gates: ClassVar[SaturatedGates | None] = None
+    """How to saturate its gates so that its output shows its input (None: no gates, or
+    not known): the dropout properties' mask-revealing network for a family without relu."""
 
     # -- constructor -------------------------------------------------------------------
 

@@ -27,8 +27,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import numpy as np
+
 from rnn_conformance.arithmetic import Arithmetic
-from rnn_conformance.families.base import Configuration, Family, StepGradients, sigmoid_slope
+from rnn_conformance.families.base import (
+    SATURATED,
+    Configuration,
+    Family,
+    SaturatedGates,
+    StepGradients,
+    sigmoid_slope,
+)
 
 __all__ = ["GRU", "GatedRecurrentUnit"]
 
@@ -49,6 +58,11 @@ class GatedRecurrentUnit(Family):
     # from nn.LSTM passing (h_0, c_0), or (h_0,)) fails with AttributeError; TypeError is
     # the clearer error an implementation may raise instead.
     tuple_hx_errors: ClassVar[tuple[type[Exception], ...]] = (AttributeError, TypeError)
+    # z = sigmoid(-20), and with W_hh = 0, b_hh = 0: n = tanh(s + r (W_hn h + b_hn)) =
+    # tanh(s) whatever r is, so h = (1 - z) n + z h_prev = tanh(s) within 4.2e-9.
+    saturated_gates: ClassVar[SaturatedGates | None] = SaturatedGates(
+        (0.0, -SATURATED, None), "tanh(s)", np.tanh, np.arctanh
+    )
 
     def state_ranges(self, config: Configuration) -> tuple[tuple[float, float] | None, ...]:
         """[-1, 1]: ``h'`` is a convex combination of ``n = tanh(...)`` and ``h``."""

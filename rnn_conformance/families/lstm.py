@@ -20,13 +20,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import numpy as np
 from hypothesis import strategies as st
 
 from rnn_conformance.arithmetic import Arithmetic
 from rnn_conformance.families.base import (
+    SATURATED,
     Configuration,
     Family,
     PinnedCase,
+    SaturatedGates,
     StepGradients,
     sigmoid_slope,
 )
@@ -51,6 +54,14 @@ class LongShortTermMemory(Family):
         ({"nonlinearity": "tanh"}, TypeError),  # RNNBase takes no nonlinearity
     )
 
+    # i = o = sigmoid(20), f = sigmoid(-20), g = tanh(s): c = f c_prev + i g = tanh(s)
+    # within 4.2e-9 (|c_prev| <= 1), and h = o tanh(c) = tanh(tanh(s)) within 6.3e-9.
+    saturated_gates: ClassVar[SaturatedGates | None] = SaturatedGates(
+        (SATURATED, -SATURATED, None, SATURATED),
+        "tanh(tanh(s))",
+        lambda s: np.tanh(np.tanh(s)),
+        lambda h: np.arctanh(np.arctanh(h)),
+    )
     pinned_cases: ClassVar[tuple[PinnedCase, ...]] = (
         PinnedCase(
             "projection_2_layers_bidirectional_hx",

@@ -15,7 +15,7 @@ that one dropped tensor. So masks of different steps agree no more than independ
 draws do (one-sided Hoeffding, false-alarm probability 1e-8 per example: at most 1e-5
 per run of 1000 examples), and the two directions see identical masks (exact). nn.RNN's
 network is the relu one above; nn.LSTM's and nn.GRU's saturate their gates so that each
-step's output is a known function of that step's input alone (:data:`GATED_DESIGNS`),
+step's output is a known function of that step's input alone (:func:`_gated_mask_params`),
 decoded with a margin 25 times the worst rounding, so the decoding adds no false alarm.
 
 ``test_training_dropout_acts_only_between_layers`` needs the relu network's exact
@@ -25,8 +25,6 @@ weights there.
 
 import math
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -296,84 +294,25 @@ def test_dropout_is_a_no_op_for_one_layer(subject, case, p):
 MIN_STEP_PAIRS = 128
 """Fewest (step pair, unit) comparisons per example; see the fresh-mask property."""
 
-SATURATED = 20.0
-"""A pre-activation that saturates a gate: sigmoid(20) = 1 - 2.1e-9, sigmoid(-20) = 2.1e-9."""
-
 DECODING_MARGIN = 0.2
-"""How far from an integer a gated network's decoded code may lie (see :data:`GATED_DESIGNS`)."""
+"""How far from an integer a gated network's decoded code may lie.
 
+See :func:`_gated_mask_params`, which derives it."""
 
-@dataclass(frozen=True)
-class GatedDesign:
-    """Gate biases that make one step of a gated family a known function of its input.
-
-    With ``W_hh = 0``, ``b_hh = 0`` and ``b_ih`` of gate block g ``gate_biases[g]``, the
-    output at every step is ``response(s)`` of that step's pre-activation ``s`` of the
-    signal block (the ``None`` in ``gate_biases``) alone, within 1e-8.
-    """
-
-    gate_biases: tuple[float | None, ...]
-    formula: str
-    response: Callable[[np.ndarray], np.ndarray]
-    inverse: Callable[[np.ndarray], np.ndarray]
-
-    @property
-    def signal(self) -> int:
-        """The gate block whose pre-activation carries the input."""
-        return self.gate_biases.index(None)
-
-
-GATED_DESIGNS = {
-    "lstm": GatedDesign(
-        (SATURATED, -SATURATED, None, SATURATED),
-        "tanh(tanh(s))",
-        lambda s: np.tanh(np.tanh(s)),
-        lambda h: np.arctanh(np.arctanh(h)),
-    ),
-    "gru": GatedDesign((0.0, -SATURATED, None), "tanh(s)", np.tanh, np.arctanh),
-}
-"""The mask-revealing network of each gated family (:func:`mask_revealing_networks`).
-
-nn.LSTM (gate blocks i, f, g, o): ``i = o = sigmoid(20)``, ``f = sigmoid(-20)`` and
-``g = tanh(s)``, so ``c = f c_prev + i g = tanh(s)`` within 4.2e-9 (``|c_prev| <= 1``) and
-``h = o tanh(c) = tanh(tanh(s))`` within 6.3e-9. nn.GRU (r, z, n): ``z = sigmoid(-20)``
-and, with ``W_hh = 0`` and ``b_hh = 0``, ``n = tanh(s + r (W_hn h + b_hn)) = tanh(s)``
-whatever ``r`` is, so ``h = (1 - z) n + z h_prev = tanh(s)`` within 4.2e-9.
-
-Decoding. Layer 0 reads the all-ones input with signal rows ``1/input_size``: ``s = 1``,
-so every layer-0 output is ``v = response(1)`` (0.642 for nn.LSTM, 0.762 for nn.GRU),
-which dropout turns into 0 or ``v/(1-p)``. Layer 1's signal rows read layer-0 unit u with
-``k = (1-p)/v`` and, bidirectional, unit H + u with ``2k``; its signal bias is
-``beta = -(2**D - 1)/2``. A kept element adds exactly 1 to ``s``, so
-``code = inverse(output) - beta`` is the integer ``m[u] + 2 m[H+u]`` of the keep mask m,
-in [0, 2**D), as in the relu network. With ``s`` in [-1.5, 1.5] the output lies within
-tanh(1.5) = 0.905 (nn.GRU) or tanh(tanh(1.5)) = 0.718 (nn.LSTM), where the inverse's
-slope is at most 5.5 or 11.4. A float32 target's error in ``s`` is below 1e-5 (with
-TF32's products, operands rounded to 2**-11, below 1e-2: three terms of at most 2), and
-its output's few float32 ulps move the code by below 1e-5; the saturated gates' 1e-8 by
-below 1e-7. So a conforming target's codes lie within 1e-2 of their integers, and
-:data:`DECODING_MARGIN` = 0.2 accepts 20 times that: decoding decides every element as
-the exact computation does, and adds no false alarm to the properties using it. Missing
-the ``1/(1-p)`` scaling moves codes by at least 1 - (1-p) or 1 - 2(1-p) = 0.25 (p 0.5 or
-0.75), beyond the margin; so does dropping the last layer's output (code ``-beta``).
-"""
 
 MASK_DESIGN = (
-    "no mask-revealing network is known for {title} (it has neither relu nor the gates "
-    "of nn.LSTM or nn.GRU)"
+    "no mask-revealing network is known for {title} (it has neither a relu mode nor "
+    "declared saturated gates, Family.relu_options and Family.saturated_gates)"
 )
 
 
 def _needs_mask_design(subject):
     """Skip, saying why, where the family has no network that reveals dropout masks."""
     family = subject.family
-    if family.relu_options is None and family.name not in GATED_DESIGNS:
+    if family.relu_options is None and family.saturated_gates is None:
         pytest.skip(MASK_DESIGN.format(title=family.title))
-    event(f"mask revealed by {_design_name(family.name)}")
-
-
-def _design_name(family_name):
-    return "saturated gates" if family_name in GATED_DESIGNS else "the relu network"
+    design = "the relu network" if family.relu_options is not None else "saturated gates"
+    event(f"mask revealed by {design}")
 
 
 def _signal_bias(config):
@@ -397,7 +336,7 @@ def mask_revealing_networks(draw, *, bidirectional=None):
 
     nn.LSTM's and nn.GRU's, with bias, saturate their gates so that the same code
     ``m[u] + 2 m[H+u]`` is read off each layer-1 output through the family's response
-    (:data:`GATED_DESIGNS`, which derives the decoding's margin).
+    (:func:`_gated_mask_params`, which derives the decoding's margin).
 
     At least 2 steps and :data:`MIN_STEP_PAIRS` (disjoint step pair, layer-0 unit)
     comparisons.
@@ -406,7 +345,7 @@ def mask_revealing_networks(draw, *, bidirectional=None):
     if bidirectional is None:
         bidirectional = draw(config_flags("bidirectional"))
     relu = family.relu_options is not None
-    if not relu and family.name not in GATED_DESIGNS:
+    if not relu and family.saturated_gates is None:
         # No design for this family: the properties using it skip (see MASK_DESIGN).
         return draw(_random_networks(family, 2))
     config = RNNConfig(
@@ -448,7 +387,36 @@ def _relu_mask_params(config):
 
 
 def _gated_mask_params(config):
-    design = GATED_DESIGNS[config.family.name]
+    """The gated network of :func:`mask_revealing_networks`, and why decoding it is exact.
+
+    The family's saturated gates (``Family.saturated_gates``: nn.LSTM's give
+    ``h = tanh(tanh(s))``, nn.GRU's ``h = tanh(s)``, each within 6.3e-9) make every output
+    a known function ``response(s)`` of its signal pre-activation ``s`` alone.
+
+    nn.LSTM (gate blocks i, f, g, o): ``i = o = sigmoid(20)``, ``f = sigmoid(-20)`` and
+    ``g = tanh(s)``, so ``c = f c_prev + i g = tanh(s)`` within 4.2e-9 (``|c_prev| <= 1``) and
+    ``h = o tanh(c) = tanh(tanh(s))`` within 6.3e-9. nn.GRU (r, z, n): ``z = sigmoid(-20)``
+    and, with ``W_hh = 0`` and ``b_hh = 0``, ``n = tanh(s + r (W_hn h + b_hn)) = tanh(s)``
+    whatever ``r`` is, so ``h = (1 - z) n + z h_prev = tanh(s)`` within 4.2e-9.
+
+    Decoding. Layer 0 reads the all-ones input with signal rows ``1/input_size``: ``s = 1``,
+    so every layer-0 output is ``v = response(1)`` (0.642 for nn.LSTM, 0.762 for nn.GRU),
+    which dropout turns into 0 or ``v/(1-p)``. Layer 1's signal rows read layer-0 unit u with
+    ``k = (1-p)/v`` and, bidirectional, unit H + u with ``2k``; its signal bias is
+    ``beta = -(2**D - 1)/2``. A kept element adds exactly 1 to ``s``, so
+    ``code = inverse(output) - beta`` is the integer ``m[u] + 2 m[H+u]`` of the keep mask m,
+    in [0, 2**D), as in the relu network. With ``s`` in [-1.5, 1.5] the output lies within
+    tanh(1.5) = 0.905 (nn.GRU) or tanh(tanh(1.5)) = 0.718 (nn.LSTM), where the inverse's
+    slope is at most 5.5 or 11.4. A float32 target's error in ``s`` is below 1e-5 (with
+    TF32's products, operands rounded to 2**-11, below 1e-2: three terms of at most 2), and
+    its output's few float32 ulps move the code by below 1e-5; the saturated gates' 1e-8 by
+    below 1e-7. So a conforming target's codes lie within 1e-2 of their integers, and
+    :data:`DECODING_MARGIN` = 0.2 accepts 20 times that: decoding decides every element as
+    the exact computation does, and adds no false alarm to the properties using it. Missing
+    the ``1/(1-p)`` scaling moves codes by at least 1 - (1-p) or 1 - 2(1-p) = 0.25 (p 0.5 or
+    0.75), beyond the margin; so does dropping the last layer's output (code ``-beta``).
+    """
+    design = config.family.saturated_gates
     H = config.hidden_size
     signal = slice(design.signal * H, (design.signal + 1) * H)
     v = float(design.response(1.0))
@@ -477,8 +445,8 @@ def _decode(case, output):
     if c.batch_first:
         output = np.swapaxes(output, 0, 1)
     D = c.num_directions
-    if c.family.name in GATED_DESIGNS:
-        design = GATED_DESIGNS[c.family.name]
+    design = c.family.saturated_gates
+    if c.family.relu_options is None and design is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
             exact = design.inverse(output) - _signal_bias(c)
         codes = np.round(exact)
@@ -488,7 +456,7 @@ def _decode(case, output):
             f"(within {DECODING_MARGIN} of it): every layer-0 output is "
             f"{float(design.response(1.0)):.6f}, and layer 1 should read it with inverted "
             f"dropout p={c.dropout} and nothing else, each kept element adding 1 to s "
-            f"(see GATED_DESIGNS)"
+            f"(see _gated_mask_params)"
         )
     else:
         codes = output / (c.input_size / (1 - c.dropout))
@@ -531,7 +499,7 @@ def test_training_dropout_draws_a_fresh_mask_at_every_step(subject, case, seed):
     eps = sqrt(ln(1e8) / (2 n)). A mask reused at every step (Keras' recurrent dropout)
     gives A = 1, beyond q + eps whenever n > ln(1e8) / (2 (1-q)**2) = 66 at the worst
     q = 0.625 (p = 0.75); every example has n >= 128. The masks are decoded exactly for
-    every family (the gated networks' margin is derived in :data:`GATED_DESIGNS`), so
+    every family (the gated networks' margin is derived in :func:`_gated_mask_params`), so
     the false-alarm rate is that 1e-8 per example for nn.RNN, nn.LSTM and nn.GRU alike.
     """
     _needs_mask_design(subject)
@@ -557,7 +525,7 @@ def test_training_dropout_draws_a_fresh_mask_at_every_step(subject, case, seed):
 @given(case=mask_revealing_networks(bidirectional=True), seed=st.integers(0, 2**31))
 def test_both_directions_of_the_next_layer_read_the_same_dropped_output(subject, case, seed):
     # Exact: under torch's modules one dropped tensor feeds both directions, so the
-    # decoded views are equal (decoding is exact for every family, see GATED_DESIGNS).
+    # decoded views are equal (decoding is exact for every family, see _gated_mask_params).
     # Independent masks per direction agree everywhere with probability
     # (p**2 + (1-p)**2)**(L*N*2H) <= 0.625**256 < 1e-52, so such a bug never passes.
     _needs_mask_design(subject)
