@@ -5,12 +5,13 @@ or ``tests/broken_lstms.py`` for family ``lstm`` and ``tests/broken_grus.py`` fo
 whose docstring describes its defect)
 must fail this property, with a failure message containing this fragment, because its
 defect breaks this claim. The self-test
-``tests/test_broken_implementations_are_caught.py`` runs every entry, and the README's list
-of caught bugs is rendered from this table: after editing it, run::
+``tests/test_broken_implementations_are_caught.py`` runs every entry, and the list of
+caught bugs in ``docs/caught-bugs.md`` (:data:`CAUGHT_BUGS`) is rendered from this table:
+after editing it, run::
 
-    python tests/broken_catalogue.py          # rewrites the README section
+    python tests/broken_catalogue.py          # rewrites the section of docs/caught-bugs.md
 
-``tests/test_broken_implementations_are_caught.py`` fails while the README differs.
+``tests/test_broken_implementations_are_caught.py`` fails while that page differs.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+CAUGHT_BUGS = ROOT / "docs" / "caught-bugs.md"
+"""The page the table is rendered into, between :data:`BEGIN` and :data:`END`."""
 PROPERTIES = ROOT / "rnn_conformance" / "properties"
 BEGIN = (
     "<!-- broken-catalogue: rendered from tests/broken_catalogue.py by "
@@ -568,7 +570,7 @@ def defect(entry: Broken) -> str:
 
 
 def render(catalogue: tuple[Broken, ...] = CATALOGUE) -> str:
-    """The README's table of caught bugs, between its markers."""
+    """The table of caught bugs in :data:`CAUGHT_BUGS`, between its markers."""
     lines = [
         BEGIN,
         "",
@@ -591,15 +593,15 @@ def render(catalogue: tuple[Broken, ...] = CATALOGUE) -> str:
 
 
 def readme_section(text: str) -> str:
-    """The rendered section of the README text, markers included ("" if it has none)."""
+    """The rendered section of a page's text, markers included ("" if it has none)."""
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
         return ""
     return text[start : end + len(END)]
 
 
-def write_readme(path: Path = README) -> bool:
-    """Render the table into the README; return whether it changed."""
+def write_readme(path: Path = CAUGHT_BUGS) -> bool:
+    """Render the table into ``path`` (:data:`CAUGHT_BUGS`); return whether it changed."""
     text = path.read_text()
     section = readme_section(text)
     if not section:
@@ -614,4 +616,4 @@ def write_readme(path: Path = README) -> bool:
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     changed = write_readme()
-    print(f"{README}: {'rewritten' if changed else 'already up to date'}")
+    print(f"{CAUGHT_BUGS}: {'rewritten' if changed else 'already up to date'}")

@@ -441,8 +441,9 @@ def test_compiled_example_declares_packed_sequences_because_they_are_not_compile
         compiled_rnn.CompiledRNN(2, 3)(packed)
 
 
-def test_readme_reuse_snippet_is_the_example_ci_runs():
+def test_docs_reuse_snippet_is_the_example_ci_runs():
     code = (ROOT / "examples" / "test_reusing_the_strategies.py").read_text()
     code = code[code.index("\nimport torch\n") + 1 :]
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    assert code in blocks, "README's reuse snippet differs from the example CI runs"
+    page = (ROOT / "docs" / "reusing.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, re.S)
+    assert code in blocks, "docs/reusing.md's reuse snippet differs from the example CI runs"

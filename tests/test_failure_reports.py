@@ -9,11 +9,10 @@ from pathlib import Path
 import torch
 
 from rnn_conformance.config import RNNConfig
-from rnn_conformance.devices import TF32Policy
-from rnn_conformance.harness import Suite, TargetRun, run_reference
+from rnn_conformance.harness import TargetRun, run_reference
 from rnn_conformance.known_cases import seeded_case
 from rnn_conformance.properties.test_decompositions import _blame
-from rnn_conformance.target import Target
+from rnn_conformance.session import subject_for
 from rnn_conformance.tolerances import Precision
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,12 +91,13 @@ def test_cell_decomposition_blames_both_when_both_leave_the_reference():
     unused = torch.zeros(0)
     stepped = TargetRun(expected.output + 0.1, expected.h_n + 0.1, unused, unused)
     whole = TargetRun(expected.output - 0.1, expected.h_n - 0.1, unused, unused)
-    suite = Suite(
-        Target.from_spec("torch.nn:RNN"),
-        TF32Policy(allowed=False),
-        cell_target=Target.from_spec("torch.nn:RNNCell"),
+    subject = subject_for("rnn")
+    assert (subject.target.spec, subject.cell_target.spec, subject.device) == (
+        "torch.nn:RNN",
+        "torch.nn:RNNCell",
+        "cpu",
     )
-    text = _blame(suite, case, "cpu", "claim", stepped, whole, expected, expected)
+    text = _blame(subject, case, "claim", stepped, whole, expected, expected)
     assert (
         "claim does not hold on cpu: both the cell target torch.nn:RNNCell and the RNN "
         "target torch.nn:RNN differ from the float64 reference"

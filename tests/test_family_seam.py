@@ -1,24 +1,45 @@
-"""A new family is one module and one registry entry: two toy families prove the seam.
+"""A new family is one module and one registry entry: toy families prove the seam.
 
-Each toy below is all a family writes (its step and backward step in the shared
-arithmetic); the layer loop, layouts, BPTT and error bounds come from the seam. The
-reference and hand-written gradients are checked against a direct torch float64
-implementation of the same recurrence under autograd, so the shared code is right for a
-gated cell that reads ``h`` directly and for a state with two parts.
+The toy families (``tests/toy_families.py``) are all a family writes: its own arguments as
+data, its step and backward step in the shared arithmetic; the layer loop, layouts, BPTT,
+error bounds, strategies and properties come from the seam.
+
+* In process, the shared reference and hand-written gradients are checked against a
+  direct torch float64 implementation of the same recurrences under autograd, so the
+  shared code is right for a gated cell that reads ``h`` directly (``toy_gated``), a state
+  with two parts (``toy_cell_state``) and a cell with a constructor argument of its own
+  (``toy_leaky``'s ``leak``); float32 runs of them fall within the shared error bounds.
+* ``toy_leaky``'s own argument is drawn, validated, passed to the module in signature
+  order and to the cell, and shown, with nothing of it outside its module.
+* The proof: one pytest session registers ``toy_leaky`` with one line
+  (``-p toy_family_plugin``) and runs every shared property against its pure-torch module
+  and cell (``tests/toy_family_targets.py``): none fails, and every skip is the property's
+  own (one device; a design needing a relu mode), not the toy's.
+* Nothing under ``rnn_conformance/`` names a toy family.
 """
 
-from typing import ClassVar
+import inspect
+import math
+import os
+import re
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+import toy_families
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
+from toy_families import LEAK_STEPS, TOY_LEAKY, ToyCellState, ToyGated
+from toy_family_targets import ToyLeakyCell, ToyLeakyRNN
 
 from rnn_conformance.backprop import gradients_from_trace
 from rnn_conformance.config import RNNConfig
-from rnn_conformance.families import FAMILIES, Family, StepGradients, family_named
+from rnn_conformance.families import FAMILIES, family_named
 from rnn_conformance.reference import forward_trace
+from rnn_conformance.strategies import rnn_configs
 from rnn_conformance.tolerances import (
     Precision,
     assert_within,
@@ -26,61 +47,19 @@ from rnn_conformance.tolerances import (
     gradients_and_error_bounds,
 )
 
-
-class ToyGated(Family):
-    """``f = sigmoid(.)``, ``n = tanh(.)``, ``h' = f * h + (1 - f) * n``: reads h directly."""
-
-    name: ClassVar[str] = "toy_gated"
-    title: ClassVar[str] = "nn.ToyGated"
-    module_target: ClassVar[str] = "torch.nn:RNN"
-    cell_target: ClassVar[str] = "torch.nn:RNNCell"
-    gates: ClassVar[int] = 2
-
-    def step(self, ops, config, gi, gh, state, weights):
-        f_pre, n_pre = ops.chunk(ops.add(gi, gh), 2)
-        f, n = ops.sigmoid(f_pre), ops.tanh(n_pre)
-        h = ops.add(ops.mul(f, state[0]), ops.mul(ops.one_minus(f), n))
-        return (h,), (f, n, state[0])
-
-    def step_backward(self, ops, config, cache, grads, weights):
-        f, n, h = cache
-        g = grads[0]
-        d_f = ops.mul(ops.mul(g, ops.sub(h, n)), ops.mul(f, ops.one_minus(f)))
-        d_n = ops.mul(ops.mul(g, ops.one_minus(f)), ops.one_minus(ops.mul(n, n)))
-        gates = ops.cat([d_f, d_n])
-        return StepGradients(gi=gates, gh=gates, state=(ops.mul(g, f),))
+TESTS = Path(__file__).resolve().parent
+PACKAGE = TESTS.parent / "rnn_conformance"
+TOYS = (ToyGated(), ToyCellState(), TOY_LEAKY)
 
 
-class ToyCellState(Family):
-    """``c' = f * c + tanh(.)``, ``h' = tanh(c')``: a state of two parts, ``(h, c)``."""
-
-    name: ClassVar[str] = "toy_cell_state"
-    title: ClassVar[str] = "nn.ToyCellState"
-    module_target: ClassVar[str] = "torch.nn:RNN"
-    cell_target: ClassVar[str] = "torch.nn:RNNCell"
-    gates: ClassVar[int] = 2
-    state_names: ClassVar[tuple[str, ...]] = ("h", "c")
-
-    def step(self, ops, config, gi, gh, state, weights):
-        g_pre, f_pre = ops.chunk(ops.add(gi, gh), 2)
-        g, f = ops.tanh(g_pre), ops.sigmoid(f_pre)
-        c = ops.add(ops.mul(f, state[1]), g)
-        h = ops.tanh(c)
-        return (h, c), (g, f, state[1], h)
-
-    def step_backward(self, ops, config, cache, grads, weights):
-        g, f, c_prev, h = cache
-        d_c = ops.add(grads[1], ops.mul(grads[0], ops.one_minus(ops.mul(h, h))))
-        d_g = ops.mul(d_c, ops.one_minus(ops.mul(g, g)))
-        d_f = ops.mul(ops.mul(d_c, c_prev), ops.mul(f, ops.one_minus(f)))
-        gates = ops.cat([d_g, d_f])
-        return StepGradients(gi=gates, gh=gates, state=(None, ops.mul(d_c, f)))
-
-
-def torch_step(family: str, gi, gh, state):
+def torch_step(config: RNNConfig, gi, gh, state):
     """The same recurrences written directly in torch, for autograd to differentiate."""
+    name = config.family.name
+    if name == "toy_leaky":
+        leak = config.option("leak")
+        return ((1 - leak) * state[0] + leak * torch.tanh(gi + gh),)
     a, b = (gi + gh).chunk(2, dim=-1)
-    if family == "toy_gated":
+    if name == "toy_gated":
         f, n = torch.sigmoid(a), torch.tanh(b)
         return (f * state[0] + (1 - f) * n,)
     g, f = torch.tanh(a), torch.sigmoid(b)
@@ -103,7 +82,7 @@ def torch_forward(config: RNNConfig, x, params, initial):
                 gh = state[0] @ params["weight_hh" + sfx].T
                 if config.bias:
                     gi, gh = gi + params["bias_ih" + sfx], gh + params["bias_hh" + sfx]
-                state = torch_step(config.family_name, gi, gh, state)
+                state = torch_step(config, gi, gh, state)
                 hs.append(state[0])
             finals.append(state)
             out = torch.stack(hs)
@@ -115,33 +94,29 @@ def torch_forward(config: RNNConfig, x, params, initial):
 
 @pytest.fixture(autouse=True)
 def registered(monkeypatch):
-    for family in (ToyGated(), ToyCellState()):
+    for family in TOYS:
         monkeypatch.setitem(FAMILIES, family.name, family)
 
 
 def test_a_registered_family_is_named_and_shapes_follow_its_gates_and_state():
-    config = RNNConfig(3, 4, num_layers=2, bidirectional=True, family_name="toy_cell_state")
+    config = RNNConfig(3, 4, num_layers=2, bidirectional=True, family="toy_cell_state")
     assert family_named("toy_cell_state").title == "nn.ToyCellState"
     assert config.parameter_shapes()["weight_ih_l1_reverse"] == (8, 8)
     assert config.state_shapes(5) == ((4, 5, 4), (4, 5, 4))
     assert "nonlinearity" not in config.constructor_kwargs()
     with pytest.raises(ValueError, match=r"nn\.ToyGated takes no nonlinearity"):
-        RNNConfig(3, 4, nonlinearity="relu", family_name="toy_gated")
+        RNNConfig(3, 4, nonlinearity="relu", family="toy_gated")
 
 
-configs = st.builds(
-    RNNConfig,
-    input_size=st.integers(1, 4),
-    hidden_size=st.integers(1, 5),
-    num_layers=st.integers(1, 2),
-    bias=st.booleans(),
-    batch_first=st.booleans(),
-    bidirectional=st.booleans(),
-    family_name=st.sampled_from(["toy_gated", "toy_cell_state"]),
+# Small sizes of every toy family; toy_leaky's leak is drawn by its own option_strategy.
+configs = st.sampled_from(TOYS).flatmap(
+    lambda family: rnn_configs(
+        max_input_size=4, max_hidden_size=5, max_layers=2, dropouts=(), family=family
+    )
 )
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=45, deadline=None)
 @given(
     config=configs,
     steps=st.integers(1, 5),
@@ -184,7 +159,7 @@ def test_shared_forward_and_backward_match_autograd_of_the_direct_recurrence(
         np.testing.assert_allclose(got, want.numpy(), rtol=0, atol=1e-11)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(config=configs, steps=st.integers(1, 8), batch=st.integers(1, 3), seed=st.integers(0, 9))
 def test_float32_runs_of_a_new_family_fall_within_its_bounds(config, steps, batch, seed):
     """The bounds need nothing from the family beyond its step: a float32 run fits them."""
@@ -238,3 +213,197 @@ def test_float32_runs_of_a_new_family_fall_within_its_bounds(config, steps, batc
     allowed = [bound.input, *(bound.hx if len(hx) > 1 else (bound.hx,)), *bound.params.values()]
     for g, w, b in zip(got, want, allowed, strict=True):
         assert_within(g.double().numpy(), w, b, what="gradient", axes=(), context=context)
+
+
+# -- a family with an argument of its own ---------------------------------------------------
+
+SIGNATURE_ORDER = [
+    "input_size",
+    "hidden_size",
+    "num_layers",
+    "leak",
+    "bias",
+    "batch_first",
+    "dropout",
+    "bidirectional",
+]
+
+
+def test_the_family_draws_its_own_argument_shrinking_to_its_default():
+    leaky = rnn_configs(max_input_size=4, max_hidden_size=5, family=TOY_LEAKY)
+    assert find(leaky, lambda c: True).option("leak") == 1.0  # the minimal config: default
+    drawn = find(leaky, lambda c: c.option("leak") < 0.5)
+    assert 0 < drawn.option("leak") < 0.5
+    # The registered name draws the same family.
+    assert find(rnn_configs(family="toy_leaky"), lambda c: True).family is TOY_LEAKY
+    # Its own arguments kept at their defaults where a property asks so.
+    fixed = rnn_configs(family=TOY_LEAKY, own_arguments=False)
+    with pytest.raises(NoSuchExample):
+        find(fixed, lambda c: c.option("leak") != 1.0, settings=settings(max_examples=30))
+
+
+@settings(max_examples=40, deadline=None)
+@given(config=rnn_configs(max_input_size=4, max_hidden_size=5, family=TOY_LEAKY))
+def test_drawn_leaks_are_valid_and_reach_the_module_and_the_cell(config):
+    leak = config.option("leak")
+    assert 0 < leak <= 1
+    assert (leak * LEAK_STEPS).is_integer()
+    assert config.family_kwargs() == {"leak": leak}
+    kwargs = config.constructor_kwargs()
+    # In the module's signature order: after num_layers, where nn.RNN has nonlinearity.
+    assert list(kwargs) == SIGNATURE_ORDER
+    assert list(inspect.signature(ToyLeakyRNN).parameters)[: len(kwargs)] == list(kwargs)
+    module = ToyLeakyRNN(*kwargs.values())  # positionally, so the order is what counts
+    assert module.leak == leak
+    assert config.cell_kwargs() == {
+        "input_size": config.input_size,
+        "hidden_size": config.hidden_size,
+        "bias": config.bias,
+        "leak": leak,
+    }
+    assert ToyLeakyCell(**config.cell_kwargs()).leak == leak
+    assert f"leak={leak!r}" in config.describe()
+    assert f"leak={leak!r}" in repr(config)
+    assert eval(repr(config), {"RNNConfig": RNNConfig}) == config
+    assert config.label().startswith("toy_leaky, " + ("no leak" if leak == 1 else "leaky"))
+
+
+def test_its_own_argument_is_validated_kept_and_shown():
+    config = RNNConfig(3, 4, 2, bidirectional=True, family="toy_leaky", leak=0.25)
+    assert config.option("leak") == 0.25
+    assert RNNConfig(3, 4, family=TOY_LEAKY).option("leak") == 1.0  # its default
+    assert repr(config) == (
+        "RNNConfig(input_size=3, hidden_size=4, num_layers=2, leak=0.25, bias=True, "
+        "batch_first=False, dropout=0.0, bidirectional=True, family='toy_leaky')"
+    )
+    assert config.describe() == (
+        "ToyLeakyRNN(input_size=3, hidden_size=4, num_layers=2, leak=0.25, bias=True, "
+        "batch_first=False, dropout=0.0, bidirectional=True)"
+    )
+    # Kept through with_, dropped for another family, which starts from its own defaults.
+    assert config.with_(num_layers=1).option("leak") == 0.25
+    assert config.with_(leak=0.5).option("leak") == 0.5
+    assert config.with_(family="rnn").family_kwargs() == {"nonlinearity": "tanh"}
+    with pytest.raises(ValueError, match="takes no leak"):
+        RNNConfig(3, 4, leak=0.5)
+    for bad in (0.0, -0.5, 1.5, math.nan, "half", True, None):
+        with pytest.raises(ValueError, match="leak"):
+            RNNConfig(3, 4, family="toy_leaky", leak=bad)
+    with pytest.raises(ValueError, match=r"nn\.ToyLeakyRNN takes no nonlinearity"):
+        RNNConfig(3, 4, family="toy_leaky", nonlinearity="tanh")
+    # Its module rejects what the family declares it rejects, with the declared type.
+    valid = {"input_size": 3, "hidden_size": 4, "num_layers": 2}
+    ToyLeakyRNN(**valid)
+    for change, error in TOY_LEAKY.invalid_arguments:
+        with pytest.raises(error):
+            ToyLeakyRNN(**{**valid, **change})
+
+
+def test_the_toy_module_is_nn_rnn_at_leak_one_and_leaks_otherwise():
+    torch.manual_seed(0)
+    toy = ToyLeakyRNN(3, 4, 2, bidirectional=True, batch_first=True, dtype=torch.float64)
+    rnn = torch.nn.RNN(3, 4, 2, bidirectional=True, batch_first=True, dtype=torch.float64)
+    rnn.load_state_dict(toy.state_dict())
+    x = torch.randn(2, 5, 3, dtype=torch.float64)
+    for mine, torchs in zip(toy(x), rnn(x), strict=True):
+        torch.testing.assert_close(mine, torchs, rtol=0, atol=1e-14)
+    toy.leak = 0.5
+    assert not torch.allclose(toy(x)[0], rnn(x)[0])
+    assert "leak=0.5" in repr(toy)
+
+
+# -- the proof: every shared property, one session, one registry line -----------------------
+
+EXAMPLES = 3
+"""Examples per property in the proof's session (the ``ci`` profile's settings otherwise:
+derandomised, no database). Every property runs against the toy, and the shared properties
+are held to their claims over the whole space by tests/test_every_family_passes.py; three
+examples are enough to show that the seam carries a new family through each of them."""
+PROFILE = "ci-toy-family"
+CONFTEST = f"""
+from hypothesis import settings
+from rnn_conformance.profiles import PROFILES
+
+settings.register_profile({PROFILE!r}, parent=PROFILES["ci"], max_examples={EXAMPLES})
+"""
+ALLOWED_SKIPS = {
+    # test_all_selected_devices_agree compares devices; a CPU-only run has one.
+    "needs two or more devices to compare",
+    # test_training_dropout_acts_only_between_layers: PyTorch's integer-multiples design
+    # needs a relu mode, which the toy (like nn.LSTM and nn.GRU) does not have.
+    "the exact integer-multiples design (PyTorch's test_RNN_dropout trick) needs a relu "
+    "network; nn.ToyLeakyRNN has no relu",
+}
+"""The only skips allowed: each is the property's own limit, not a failure of the toy."""
+OWN_ARGUMENT_CHECKS = [
+    "test_bad_constructor_arguments_raise_like_nn_rnn[toy_leaky-cpu-leak=0.0]",
+    "test_bad_constructor_arguments_raise_like_nn_rnn[toy_leaky-cpu-leak=1.5]",
+    "test_bad_constructor_arguments_raise_like_nn_rnn[toy_leaky-cpu-leak=half]",
+    "test_known_cases_match_reference[toy_leaky-cpu-leak_half_2_layers_bidirectional_hx]",
+]
+"""Properties that exist for the toy because of what it declares about its argument."""
+
+
+def _with_tests_on_path():
+    # Prepended, so that whatever PYTHONPATH the outer run has reaches the inner one too.
+    return os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
+
+
+def test_a_new_family_registered_by_one_line_passes_every_shared_property(pytester, monkeypatch):
+    pytester.makeconftest(CONFTEST)
+    monkeypatch.setenv("PYTHONPATH", _with_tests_on_path())
+    started = time.perf_counter()
+    result = pytester.runpytest_subprocess(
+        *("--pyargs", "rnn_conformance.properties", "-p", "no:cacheprovider"),
+        *("-p", "toy_family_plugin", "--rnn-family", "toy_leaky"),
+        *("--rnn-impl", "toy_family_targets:ToyLeakyRNN"),
+        *("--rnn-cell-impl", "toy_family_targets:ToyLeakyCell"),
+        f"--hypothesis-profile={PROFILE}",
+        "-v",
+        "-rs",
+    )
+    elapsed = time.perf_counter() - started
+    text = result.stdout.str()
+    outcomes = result.parseoutcomes()
+    assert result.ret == 0, text[-6000:]
+    assert set(outcomes) <= {"passed", "skipped", "warnings"}, outcomes
+    assert outcomes.get("passed", 0) >= 65, outcomes  # every property ran, not collected
+    assert outcomes.get("skipped", 0) <= len(ALLOWED_SKIPS), outcomes
+    result.stdout.fnmatch_lines(["*subjects: toy_leaky-cpu: toy_family_targets:ToyLeakyRNN*"])
+    reasons = re.findall(r"^SKIPPED \[\d+\] \S+: (.*)$", text, flags=re.M)
+    for reason in reasons:
+        assert any(reason.startswith(allowed) for allowed in ALLOWED_SKIPS), reason
+    verdicts = dict(re.findall(r"::(test_\w+\[.*\]) (PASSED|SKIPPED|FAILED)", text))
+    for nodeid in OWN_ARGUMENT_CHECKS:
+        assert verdicts.get(nodeid) == "PASSED", (nodeid, verdicts.get(nodeid))
+    print(f"proof session: {outcomes} in {elapsed:.1f} s")
+
+
+# -- the seam: no edit outside the family's module and the registry line --------------------
+
+
+def test_nothing_in_the_package_names_a_toy_family():
+    toys = [family.name for family in TOYS] + [type(family).__name__ for family in TOYS]
+    toys += ["toy_famil", "ToyLeaky"]  # the modules and the targets' classes
+    pattern = re.compile("|".join(map(re.escape, toys)))
+    named = [
+        f"{path.relative_to(PACKAGE.parent)}: {found.group()}"
+        for path in sorted(PACKAGE.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+        for found in [pattern.search(path.read_text(errors="replace"))]
+        if found
+    ]
+    assert not named, named
+    # The family's module uses only the package's public seam, and nothing of the tests.
+    imported = re.findall(r"^(?:from|import) (\S+)", inspect.getsource(toy_families), re.M)
+    assert {name.split(".")[0] for name in imported} <= {
+        "__future__",
+        "collections",
+        "typing",
+        "numpy",
+        "hypothesis",
+        "rnn_conformance",
+    }, imported
+    # The registry line is all the plugin adds.
+    plugin = (TESTS / "toy_family_plugin.py").read_text()
+    assert re.findall(r"^FAMILIES\[.*$", plugin, re.M) == ["FAMILIES[TOY_LEAKY.name] = TOY_LEAKY"]

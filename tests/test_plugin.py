@@ -48,8 +48,8 @@ def test_header_names_target_devices_versions_and_profile(pytester):
     full = pytester.runpytest_subprocess(*PROPERTIES, "--hypothesis-profile=dev", "--co")
     full.stdout.fnmatch_lines(
         [
-            "rnn-conformance: family: rnn (nn.RNN)",
-            "rnn-conformance: target: torch.nn:RNN (cell torch.nn:RNNCell)",
+            "rnn-conformance: families: rnn (nn.RNN)",
+            "rnn-conformance: subjects: rnn-cpu: torch.nn:RNN (cell torch.nn:RNNCell)",
             "rnn-conformance: devices: cpu",
             "rnn-conformance: TF32: TF32 disabled*",
             "rnn-conformance: Hypothesis profile: dev (10 examples)",
@@ -63,7 +63,10 @@ def test_unknown_family_from_the_environment_is_a_usage_error(pytester, monkeypa
     result = pytester.runpytest_subprocess(*PROPERTIES)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*$RNN_CONFORMANCE_FAMILY: unknown recurrent family 'xlstm'; known: rnn, lstm, gru*"]
+        [
+            "*$RNN_CONFORMANCE_FAMILY: unknown recurrent family 'xlstm'; "
+            "known: rnn, lstm, gru (or all)*"
+        ]
     )
 
 
@@ -75,13 +78,46 @@ def test_a_cell_given_as_the_rnn_target_is_a_usage_error(pytester):
     )
 
 
-def test_every_property_is_parametrised_by_device(pytester):
+def test_every_property_is_parametrised_by_its_subject(pytester):
     result = pytester.runpytest_subprocess(*PROPERTIES, "--co", "-q", "--rnn-device=cpu,cpu")
     ids = [line for line in result.stdout.lines if "::test_" in line]
     assert ids
-    # The cross-device property compares all selected devices in one test.
-    per_device = [line for line in ids if "test_all_selected_devices_agree" not in line]
-    assert all("[cpu" in line for line in per_device)
+    # The cross-device property compares all selected devices in one test per subject.
+    across = [line for line in ids if "test_all_selected_devices_agree" in line]
+    assert across
+    assert all(line.endswith("[rnn-across devices]") for line in across), across
+    per_subject = [line for line in ids if line not in across]
+    assert all("[rnn-cpu" in line for line in per_subject), per_subject
+    assert len(set(ids)) == len(ids)  # cpu,cpu is one device
+
+
+def test_every_family_of_a_comma_list_is_a_subject_of_the_one_session(pytester):
+    result = pytester.runpytest_subprocess(
+        *PROPERTIES, "--co", "-q", "--rnn-family=lstm,gru", "--hypothesis-profile=dev"
+    )
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-2000:]
+    result.stdout.fnmatch_lines(
+        [
+            "rnn-conformance: families: lstm (nn.LSTM), gru (nn.GRU)",
+            "rnn-conformance: subjects: lstm-cpu: torch.nn:LSTM (cell torch.nn:LSTMCell); "
+            "gru-cpu: torch.nn:GRU (cell torch.nn:GRUCell)",
+        ]
+    )
+    ids = [line.split("::")[1] for line in result.stdout.lines if "::test_" in line]
+    subjects = {node.partition("[")[2].split("-")[0] for node in ids}
+    assert subjects == {"lstm", "gru"}, subjects
+    assert "test_output_and_h_n_shapes[lstm-cpu]" in ids
+    assert "test_output_and_h_n_shapes[gru-cpu]" in ids
+    assert "test_known_cases_match_reference[lstm-cpu-empty_batch]" in ids
+    assert not any("rnn-cpu" in node for node in ids)
+
+
+def test_an_unknown_family_in_a_comma_list_is_a_usage_error_naming_it(pytester):
+    result = pytester.runpytest_subprocess(*PROPERTIES, "--rnn-family", "lstm,xlstm")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*--rnn-family: unknown recurrent family 'xlstm'; known: rnn, lstm, gru (or all)*"]
+    )
 
 
 def test_ci_profile_is_loaded_when_ci_is_set(pytester, monkeypatch):
@@ -192,17 +228,17 @@ def test_xfails_file_marks_known_failures_strictly_within_their_scopes(
     # The bfloat16 failure is known: xfailed, with the reason and where it is listed.
     result.stdout.fnmatch_lines(
         [
-            "XFAIL *test_reduced_precision_matches_reference[[]cpu-bfloat16[]]*"
+            "XFAIL *test_reduced_precision_matches_reference[[]rnn-cpu-bfloat16[]]*"
             f"no bfloat16 kernel yet (known failure: {xfails}:1 *",
         ]
     )
     # float16 is outside the dtype scope and cpu outside the device scope: it fails.
     result.stdout.fnmatch_lines(
-        ["FAILED *test_reduced_precision_matches_reference[[]cpu-float16[]]*"]
+        ["FAILED *test_reduced_precision_matches_reference[[]rnn-cpu-float16[]]*"]
     )
     # A known failure that passes fails the run: the fix is noticed.
     result.stdout.fnmatch_lines(["*[[]XPASS(strict)[]] thought broken, but it passes*"])
-    result.stdout.fnmatch_lines(["FAILED *test_output_and_h_n_shapes[[]cpu[]]*"])
+    result.stdout.fnmatch_lines(["FAILED *test_output_and_h_n_shapes[[]rnn-cpu[]]*"])
     assert f"{xfails}:5: 'no_such_property' matches no collected property" in output
     assert f"{xfails}:4: [dtype=float16] does not apply to" in output
     outcomes = result.parseoutcomes()

@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,6 +22,9 @@ import torch
 
 from rnn_conformance.families import FAMILIES
 from rnn_conformance.repro import CallRecorder, _exit_code, reproduction
+from rnn_conformance.repro.replay import largest_bound, role_of
+from rnn_conformance.repro.scripts import render_call
+from rnn_conformance.session import subject_for
 from rnn_conformance.target_calls import observing, watch_module
 
 TESTS = Path(__file__).resolve().parent
@@ -174,16 +177,17 @@ def test_the_script_reproduces_against_the_broken_class_and_passes_against_torch
     assert f"{torch_class} agrees with" in fixed.stdout
 
 
-def _recorded_context(module, *args, prop="test_demo"):
+def _recorded_context(module, *args, prop="test_demo", subject=None):
     watch_module("demo:RNN", module, {"input_size": 1, "hidden_size": 2, "num_layers": 1})
     with observing(CallRecorder()) as recorder:
         module(*args)
 
+    # A property's arguments: its subject (which names the device) and what it drew.
     return SimpleNamespace(
         property=prop,
         calls=recorder.calls,
         dropped=recorder.dropped,
-        arguments={"device": "cpu"},
+        arguments={"subject": subject or subject_for("rnn"), "case": "<the case>"},
         message="the property's message",
     )
 
@@ -231,18 +235,11 @@ def test_torch_s_own_class_is_checked_against_the_reference_s_values(monkeypatch
     watch_module("torch.nn:LSTM", module, {"input_size": 2, "hidden_size": 3, "num_layers": 1})
     with observing(CallRecorder()) as recorder:
         module(torch.ones(2, 1, 2))
-    suite = SimpleNamespace(
-        family=FAMILIES["lstm"],
-        target=SimpleNamespace(spec="torch.nn:LSTM"),
-        cell_target=None,
-        tf32=SimpleNamespace(widens=lambda device: False),
-        activation_error=0.0,
-    )
     context = SimpleNamespace(
         property="test_demo",
         calls=recorder.calls,
         dropped=0,
-        arguments={"device": "cpu", "suite": suite},
+        arguments={"subject": subject_for("lstm")},
         message="",
     )
     forward = torch.nn.LSTM.forward
@@ -263,3 +260,31 @@ def test_torch_s_own_class_is_checked_against_the_reference_s_values(monkeypatch
         0,
         "torch.nn:LSTM agrees with the float64 reference on this call\n",
     )
+
+
+class _TF32:
+    """A TF32 policy that widens float32 on CUDA, as ``--allow-tf32`` does."""
+
+    allowed = True
+
+    def widens(self, device):
+        return device.startswith("cuda")
+
+
+def test_the_script_runs_on_the_subjects_device_within_its_tolerance():
+    # The properties take no device argument: the script's device, and whether TF32
+    # widens its tolerance, are the subject's. Recorded on the CPU, rendered as on CUDA.
+    context = _recorded_context(ShiftedRNN(1, 2), torch.zeros(3, 1, 1))
+    (call,) = context.calls
+    call.spec = f"{__name__}:ShiftedRNN"
+    on_cpu = largest_bound(context, call, role_of(context, call))
+    source = render_call(context, call, "module", on_cpu)
+    assert "\n# test_demo on cpu.\n" in source
+    assert 'DEVICE = "cpu"' in source
+    cuda = replace(subject_for("rnn", device="cuda:1"), tf32=_TF32())
+    context.arguments["subject"] = cuda
+    on_cuda = largest_bound(context, call, role_of(context, call))
+    source = render_call(context, call, "module", on_cuda)
+    assert "\n# test_demo on cuda:1.\n" in source
+    assert 'DEVICE = "cuda:1"' in source
+    assert on_cuda > on_cpu  # float32 judged at TF32 matmul precision there

@@ -72,6 +72,7 @@ def _assert_crash_reported(result, tmp_path, crashed, passed, call_fragment, sig
         assert signal_text in failure["message"]
         assert call_fragment in failure["message"]
         assert verdicts[node]["device"] == "cpu"  # not "across devices"
+        assert verdicts[node]["subject"] == "rnn-cpu"
         assert "-n 1" in failure["reproduce"]  # a lone pytest would die with it
     # Console and report.md: the signal and the call, and xdist's own line kept.
     assert signal_text in result.stdout
@@ -79,17 +80,17 @@ def _assert_crash_reported(result, tmp_path, crashed, passed, call_fragment, sig
     assert signal_text in markdown
     assert call_fragment in markdown
     assert "crashed while running" in markdown
-    assert "on across devices" not in markdown
+    assert "across devices" not in markdown
     assert "error in ???" not in markdown
     return report
 
 
 def test_a_segfault_on_a_malformed_hx_fails_only_the_properties_that_make_that_call(tmp_path):
-    crashed = {"test_invalid_calls_raise_like_nn_rnn[cpu-hx with wrong batch size]"}
+    crashed = {"test_invalid_calls_raise_like_nn_rnn[rnn-cpu-hx with wrong batch size]"}
     passed = {
-        "test_invalid_calls_raise_like_nn_rnn[cpu-float64 hx in a float32 module]",
-        "test_missing_hx_equals_zeros[cpu]",
-        "test_output_and_h_n_shapes[cpu]",
+        "test_invalid_calls_raise_like_nn_rnn[rnn-cpu-float64 hx in a float32 module]",
+        "test_missing_hx_equals_zeros[rnn-cpu]",
+        "test_output_and_h_n_shapes[rnn-cpu]",
     }
     result = _runner(
         tmp_path,
@@ -106,12 +107,12 @@ def test_a_segfault_on_an_empty_batch_fails_only_the_properties_that_reach_one(t
     # The pinned empty-batch case and the shape property (whose draws include N = 0)
     # reach the crashing call; the other pinned cases do not.
     crashed = {
-        "test_known_cases_match_reference[cpu-empty_batch]",
-        "test_output_and_h_n_shapes[cpu]",
+        "test_known_cases_match_reference[rnn-cpu-empty_batch]",
+        "test_output_and_h_n_shapes[rnn-cpu]",
     }
     passed = {
-        "test_known_cases_match_reference[cpu-one_step]",
-        "test_known_cases_match_reference[cpu-long_sequence_96_steps]",
+        "test_known_cases_match_reference[rnn-cpu-one_step]",
+        "test_known_cases_match_reference[rnn-cpu-long_sequence_96_steps]",
     }
     result = _runner(
         tmp_path,
@@ -123,7 +124,7 @@ def test_a_segfault_on_an_empty_batch_fails_only_the_properties_that_reach_one(t
     )
     # The flight record gives the shapes of the call in progress: a batch of zero.
     (pinned,) = [
-        r["failure"] for r in report["results"] if r["nodeid"].endswith("[cpu-empty_batch]")
+        r["failure"] for r in report["results"] if r["nodeid"].endswith("[rnn-cpu-empty_batch]")
     ]
     assert ", 0, " in pinned["message"]
 

@@ -30,14 +30,31 @@ def test_default_run_checks_nn_rnn_and_writes_reports(tmp_path):
     result = _run(tmp_path, "--profile", "dev", "--", "-k", "shapes or reference or gradients")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "rnn-conformance matrix" in result.stdout
+    assert "| property | rnn-cpu |" in result.stdout
     assert "| test_output_and_h_n_shapes | pass |" in result.stdout
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["target"] == "torch.nn:RNN"
+    assert report["families"] == ["rnn"]
+    assert report["subjects"] == [
+        {
+            "id": "rnn-cpu",
+            "family": "rnn",
+            "device": "cpu",
+            "transform": "eager",
+            "target": "torch.nn:RNN",
+            "cell_target": "torch.nn:RNNCell",
+            "unsupported": [],
+            "cell_unsupported": [],
+            "activation_error": 0.0,
+            "cell_activation_error": 0.0,
+        }
+    ]
     assert report["profile"] == "dev"
     assert report["versions"]["torch"].startswith("2.")
     assert report["summary"]["failed"] == 0
     assert report["summary"]["passed"] >= 3
-    assert {r["device"] for r in report["results"]} <= {"cpu", "all devices"}
+    assert {r["device"] for r in report["results"]} <= {"cpu", "across devices"}
+    assert {r["subject"] for r in report["results"]} <= {"rnn-cpu", "rnn-across devices"}
     assert "## Conformance matrix" in (tmp_path / "report.md").read_text()
 
 
@@ -60,7 +77,10 @@ def test_broken_example_fails_with_a_reproducer_that_reproduces(tmp_path):
     # The minimal example is the suite's own record of the final replay, whatever
     # Hypothesis prints: the property's call with the shrunk case.
     example = failure["minimal_example"]
-    assert example.startswith("test_output_and_h_n_match_reference(\n    device='cpu',\n")
+    assert example.startswith(
+        "test_output_and_h_n_match_reference(\n    subject=Subject('rnn-cpu', "
+        "'examples.pure_torch_rnn:ForwardOnlyReverseRNN', cell='torch.nn:RNNCell', "
+    )
     assert "bidirectional=True" in example
     assert "num_layers=1" in example  # shrunk: not one of the pinned multi-layer cases
     assert "weight_ih_l0_reverse=" in example
@@ -70,6 +90,7 @@ def test_broken_example_fails_with_a_reproducer_that_reproduces(tmp_path):
     assert "Reproduce: `" in markdown
     # Pasted into a new shell: another directory, no PYTHONPATH; the command brings both.
     assert failure["reproduce"].startswith(f"cd {ROOT} && env PYTHONPATH=")
+    assert failure["reproduce"].endswith("::test_output_and_h_n_match_reference[rnn-cpu]'")
     fresh = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
     rerun = subprocess.run(
         failure["reproduce"],
@@ -190,7 +211,9 @@ def test_declared_gaps_appear_as_skips_with_the_capability(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
     assert "skipped (lacks autograd)" in result.stdout
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["unsupported"] == ["autograd"]
+    (subject,) = report["subjects"]
+    assert subject["unsupported"] == ["autograd"]
+    assert subject["cell_unsupported"] == ["autograd"]
     assert all(r["outcome"] == "skipped" for r in report["results"])
     markdown = (tmp_path / "report.md").read_text()
     # Full skip reasons, untruncated, in the report.
@@ -216,7 +239,8 @@ def test_reports_state_what_the_console_header_states(tmp_path):
         for line in result.stdout.splitlines()
         if line.startswith("rnn-conformance: ")
     )
-    assert header["family"] == "rnn (nn.RNN)"
+    assert header["families"] == "rnn (nn.RNN)"
+    assert header["subjects"] == "rnn-cpu: torch.nn:RNN (cell torch.nn:RNNCell)"
     assert header["xfails file"] == "none"
     assert header["unsupported capabilities"].startswith("packed_sequences")
     assert header["declared activation error"].startswith("3 u")
@@ -227,14 +251,18 @@ def test_reports_state_what_the_console_header_states(tmp_path):
         if name != "Hypothesis profile":  # the header counts examples, the report the seed
             assert report["facts"][name] == text
             assert f"- {name}: {text}" in markdown
-    assert report["family"] == "rnn"
-    assert report["unsupported"] == ["packed_sequences"]
-    assert report["activation_error"] == 3.0
+    assert report["families"] == ["rnn"]
+    (subject,) = report["subjects"]
+    assert subject["id"] == "rnn-cpu"
+    assert subject["unsupported"] == ["packed_sequences"]
+    assert subject["activation_error"] == 3.0
+    assert subject["cell_activation_error"] == 0.0
     assert report["devices"] == ["cpu"]
     assert report["wall_time_s"] > 0
-    assert "all devices" not in markdown
+    # One device: the cross-device property's verdict stands in the subject's column.
+    assert "across devices" not in markdown
     matrix_header = markdown.split("## Conformance matrix")[1].strip().splitlines()[0]
-    assert matrix_header == "| property | cpu |"
+    assert matrix_header == "| property | rnn-cpu |"
     assert "PytestAssertRewriteWarning" not in result.stdout + result.stderr
 
 
@@ -297,7 +325,7 @@ def test_known_failures_are_their_own_verdict_and_a_passing_one_fails(tmp_path):
     assert f"- xfails file: {xfails} (3 known failures)" in markdown
     assert "## Known failures (xfailed)" in markdown
     assert (
-        "- test_output_and_h_n_shapes on cpu: issue 12: batch_first applied to h_n "
+        "- test_output_and_h_n_shapes on rnn-cpu: issue 12: batch_first applied to h_n "
         f"(listed in {xfails}:2 'test_output_and_h_n_shapes'); fails with: "
     ) in markdown
     assert "## Warnings" in markdown
@@ -387,7 +415,11 @@ def test_bad_target_is_a_usage_error_that_writes_no_report(tmp_path):
         (["--profile", "quick"], "--profile: invalid choice: 'quick'"),
         (
             ["--family", "xlstm"],
-            "--family: unknown recurrent family 'xlstm'; known: rnn, lstm, gru",
+            "--family: unknown recurrent family 'xlstm'; known: rnn, lstm, gru (or all)",
+        ),
+        (
+            ["--family", "lstm,xlstm"],
+            "--family: unknown recurrent family 'xlstm'; known: rnn, lstm, gru (or all)",
         ),
         (
             ["--impl", "torch.nn:RNNCell"],
@@ -423,6 +455,10 @@ def test_help_lists_capabilities_and_defaults():
         "(default: $RNN_CONFORMANCE_FAMILY, else rnn)",
         "recurrent families (--family): rnn nn.RNN: --impl torch.nn:RNN, "
         "--cell-impl torch.nn:RNNCell (default)",
+        "lstm nn.LSTM: --impl torch.nn:LSTM, --cell-impl torch.nn:LSTMCell",
+        "gru nn.GRU: --impl torch.nn:GRU, --cell-impl torch.nn:GRUCell",
+        "all every family above, one session (a comma list selects several)",
+        "--family FAMILY recurrent families to check, a comma list or all",
         "--xfails FILE",
         "(default: $RNN_CONFORMANCE_XFAILS, else none)",
         "(default: $RNN_CONFORMANCE_DEVICE, else cpu)",
@@ -433,38 +469,115 @@ def test_help_lists_capabilities_and_defaults():
         assert expected in text, expected
 
 
-def test_family_all_runs_every_family_with_one_seed_and_a_summary(tmp_path):
+def test_family_all_is_one_session_with_one_matrix_and_one_report(tmp_path):
     from rnn_conformance.families import FAMILIES
 
     result = _run(
         tmp_path, "--family", "all", "--profile", "dev", "--seed", "7", "--", "-k", "shapes"
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert result.stdout.count("rnn-conformance matrix") == len(FAMILIES)
-    summary = json.loads((tmp_path / "report.json").read_text())
-    assert summary["seed"] == 7
-    assert [run["family"] for run in summary["families"]] == list(FAMILIES)
-    for run in summary["families"]:
-        assert run["exit_code"] == 0
-        assert run["summary"]["passed"] >= 1
-        family_report = json.loads((tmp_path / run["family"] / "report.json").read_text())
-        assert family_report["family"] == run["family"]
-        assert family_report["seed"] == 7
-    assert "| gru (nn.GRU) | 0 |" in (tmp_path / "report.md").read_text()
+    # One pytest session, one matrix with a column per subject.
+    assert result.stdout.count("test session starts") == 1
+    assert result.stdout.count("rnn-conformance matrix") == 1
+    assert "rnn-conformance: families: rnn (nn.RNN), lstm (nn.LSTM), gru (nn.GRU)" in (
+        result.stdout
+    )
+    assert "| property | rnn-cpu | lstm-cpu | gru-cpu |" in result.stdout
+    assert "| test_output_and_h_n_shapes | pass | pass | pass |" in result.stdout
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["seed"] == 7
+    assert report["exit_code"] == 0
+    assert report["families"] == list(FAMILIES)
+    assert [s["id"] for s in report["subjects"]] == ["rnn-cpu", "lstm-cpu", "gru-cpu"]
+    for subject, family in zip(report["subjects"], FAMILIES.values(), strict=True):
+        assert subject["family"] == family.name
+        assert subject["device"] == "cpu"
+        assert (subject["target"], subject["cell_target"]) == (
+            family.module_target,
+            family.cell_target,
+        )
+    assert report["target"] == "torch.nn:RNN, torch.nn:LSTM, torch.nn:GRU"
+    assert report["summary"]["failed"] == 0
+    assert {r["subject"] for r in report["results"]} == {"rnn-cpu", "lstm-cpu", "gru-cpu"}
+    shapes = [r for r in report["results"] if r["property"] == "test_output_and_h_n_shapes"]
+    assert sorted(r["subject"] for r in shapes) == ["gru-cpu", "lstm-cpu", "rnn-cpu"]
+    assert {r["outcome"] for r in shapes} == {"passed"}
+    # No report per family: one directory, one report.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["report.json", "report.md"]
+    markdown = (tmp_path / "report.md").read_text()
+    assert markdown.count("## Conformance matrix") == 1
+    assert "| property | rnn-cpu | lstm-cpu | gru-cpu |" in markdown
+    assert "# RNN conformance report: torch.nn:RNN, torch.nn:LSTM, torch.nn:GRU" in markdown
 
 
-def test_family_all_with_an_impl_is_a_usage_error(tmp_path):
+def test_family_comma_list_checks_exactly_those_families(tmp_path):
+    result = _run(tmp_path, "--family", "lstm,gru", "--profile", "dev", "--", "-k", "shapes")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "| property | lstm-cpu | gru-cpu |" in result.stdout
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["families"] == ["lstm", "gru"]
+    assert [s["id"] for s in report["subjects"]] == ["lstm-cpu", "gru-cpu"]
+    assert {r["subject"] for r in report["results"]} == {"lstm-cpu", "gru-cpu"}
+
+
+def test_family_all_with_an_impl_is_a_usage_error_naming_the_options(tmp_path):
     result = _run(tmp_path, "--family", "all", "--impl", "broken_rnns:LenientHxRNN")
-    assert result.returncode == 4
-    assert "--family all checks torch's own module and cell of every family" in result.stderr
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR
+    assert (
+        "--impl: a target belongs to one family, but --family selects rnn, lstm, gru; "
+        "name its family alone"
+    ) in result.stderr
+    assert "--rnn-impl" not in result.stderr
+    assert "Traceback" not in result.stderr
     result = _run(tmp_path, "--family", "all", env_extra={"RNN_CONFORMANCE_IMPL": "x:y"})
-    assert result.returncode == 4
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "$RNN_CONFORMANCE_IMPL: a target belongs to one family, but --family selects" in (
+        result.stderr
+    )
+    result = _run(tmp_path, "--family", "rnn,lstm", "--cell-impl", "torch.nn:RNNCell")
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "--cell-impl: a target belongs to one family, but --family selects rnn, lstm" in (
+        result.stderr
+    )
     assert not (tmp_path / "report.json").exists()
 
 
-def test_pytest_family_all_says_a_session_checks_one_family(pytester):
+def test_pytest_checks_several_families_in_one_session(pytester):
     result = pytester.runpytest_subprocess(
-        "--pyargs", "rnn_conformance.properties", "-p", "no:cacheprovider", "--rnn-family=all"
+        "--pyargs",
+        "rnn_conformance.properties",
+        "-p",
+        "no:cacheprovider",
+        "--rnn-family=all",
+        "--co",
+        "-q",
+        "-k",
+        "test_output_and_h_n_shapes",
     )
-    assert result.ret == 4
-    result.stderr.fnmatch_lines(["*a pytest session checks one family*"])
+    assert result.ret == 0, result.stdout.str()[-3000:] + result.stderr.str()[-2000:]
+    ids = sorted(line.split("::")[1] for line in result.stdout.lines if "::test_" in line)
+    assert ids == [
+        "test_output_and_h_n_shapes[gru-cpu]",
+        "test_output_and_h_n_shapes[lstm-cpu]",
+        "test_output_and_h_n_shapes[rnn-cpu]",
+    ]
+
+
+def test_pytest_several_families_with_an_impl_is_a_usage_error_naming_the_options(pytester):
+    result = pytester.runpytest_subprocess(
+        "--pyargs",
+        "rnn_conformance.properties",
+        "-p",
+        "no:cacheprovider",
+        "--rnn-family",
+        "rnn,lstm",
+        "--rnn-impl",
+        "broken_rnns:LenientHxRNN",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*--rnn-impl: a target belongs to one family, but --rnn-family selects rnn, lstm; "
+            "name its family alone*"
+        ]
+    )

@@ -12,7 +12,7 @@ GOOD = [
     "",
     "test_devices_and_dtypes.py::test_reduced_precision_matches_reference "
     "[device=cuda] [dtype=float16]  # cuDNN fp16 # accumulates",
-    "test_invalid_calls_raise_like_nn_rnn[cpu-hx with wrong hidden size] "
+    "test_invalid_calls_raise_like_nn_rnn[rnn-cpu-hx with wrong hidden size] "
     "[dtype=float16,bfloat16]  # spaces in the id",
 ]
 
@@ -32,15 +32,18 @@ def test_entries_have_pattern_scopes_reason_and_line():
         "test_devices_and_dtypes.py::test_reduced_precision_matches_reference "
         "[device=cuda] [dtype=float16]"
     )
-    assert third.pattern == "test_invalid_calls_raise_like_nn_rnn[cpu-hx with wrong hidden size]"
+    assert third.pattern == (
+        "test_invalid_calls_raise_like_nn_rnn[rnn-cpu-hx with wrong hidden size]"
+    )
     assert third.scopes == {"dtype": ("float16", "bfloat16")}
     assert third.where == "xf.txt:5"
 
 
 def test_patterns_match_as_in_the_skips_file_and_scopes_narrow_them():
     (entry,) = parse_lines(["test_shapes [device=cuda,cpu] [dtype=bfloat16]  # r"], path="f")
-    assert entry.matches("rnn_conformance/properties/test_shapes.py::test_output[cpu]")
-    assert not entry.matches("test_gradients.py::test_gradcheck[cpu]")
+    assert entry.matches("rnn_conformance/properties/test_shapes.py::test_output[rnn-cpu]")
+    assert entry.matches("rnn_conformance/properties/test_shapes.py::test_output[lstm-cpu]")
+    assert not entry.matches("test_gradients.py::test_gradcheck[rnn-cpu]")
     assert entry.applies_on_device("cpu")
     assert entry.applies_on_device("cuda:3")
     assert entry.applies_to_dtype("bfloat16")

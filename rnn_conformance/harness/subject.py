@@ -61,6 +61,14 @@ class Subject:
     transform: str = DEFAULT_TRANSFORM
     label: str = ""
 
+    def __post_init__(self) -> None:
+        for target in (self.target, self.cell_target):
+            if target.family is not self.family:
+                raise ValueError(
+                    f"{target.spec} is built as {target.family.title}'s target, but the "
+                    f"subject checks {self.family.title}: one family per subject"
+                )
+
     @property
     def name(self) -> str:
         """The subject without its device: the label (the family's name by default)."""

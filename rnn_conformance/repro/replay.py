@@ -43,6 +43,12 @@ def family_of(context: FailureContext) -> Any:
     return _suite(context).family
 
 
+def device_of(context: FailureContext) -> str:
+    """The device the property ran on: its subject's (a property takes no ``device``)."""
+    device = context.arguments.get("device") or getattr(_suite(context), "device", None)
+    return str(device or "cpu")
+
+
 def role_of(context: FailureContext, call: RecordedCall) -> str:
     """``"module"`` or ``"cell"``: which of torch's classes is the call's oracle."""
     suite = _suite(context)
@@ -153,7 +159,7 @@ def largest_bound(context: FailureContext, call: RecordedCall, role: str) -> flo
 
     family = family_of(context)
     suite = _suite(context)
-    device = str(context.arguments.get("device") or "cpu")
+    device = device_of(context)
     dtype = str(call_dtype(call)).removeprefix("torch.")
     declared = getattr(
         suite, "cell_activation_error" if role == "cell" else "activation_error", 0.0

@@ -27,7 +27,7 @@ from rnn_conformance.repro.literals import (
     quoted_comment,
 )
 from rnn_conformance.repro.recording import RecordedBuild, RecordedCall
-from rnn_conformance.repro.replay import FailureContext, call_dtype, family_of
+from rnn_conformance.repro.replay import FailureContext, call_dtype, device_of, family_of
 from rnn_conformance.repro.templates import COMPARE, HELPERS, MAIN, REPRO_MARK
 
 
@@ -81,7 +81,7 @@ def render_call(
     if expected is not None:
         oracle_name = "the float64 reference"
     dtype = call_dtype(call)
-    device = str(context.arguments.get("device") or "cpu")
+    device = device_of(context)
     names: set[str] = set()
     weights = "\n".join(
         hanging(f"    {py_literal(name)}: ", nested_values(value, 84 - len(name))) + ","
