@@ -3,7 +3,7 @@
 No plugin options needed: draw complete cases with ``rnn_cases``, turn them into tensors
 with ``case_tensors``, run your code and the NumPy reference, and compare under the
 shared tolerance policy. Here "your code" is the pure-PyTorch ``LoopRNN`` of
-``pure_torch_rnn.py``; swap in your own. The README shows this file's code verbatim
+``pure_torch_rnn.py``; swap in your own. docs/reusing.md shows this file's code verbatim
 (tests/test_examples.py keeps the two identical).
 """
 

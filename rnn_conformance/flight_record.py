@@ -84,9 +84,17 @@ class FlightRecorder:
         os.pwrite(self._fd, data, 0)
         os.ftruncate(self._fd, len(data))
 
-    def begin(self, nodeid: str | None, device: str | None, phase: str = "call") -> None:
-        """A property (``nodeid``) starts ``phase`` on ``device``; no call runs yet."""
-        self._state.update(property=nodeid, device=device, phase=phase, call=None, event=None)
+    def begin(
+        self,
+        nodeid: str | None,
+        device: str | None,
+        phase: str = "call",
+        subject: str | None = None,
+    ) -> None:
+        """A property (``nodeid``) of ``subject`` starts ``phase`` on ``device``; no call yet."""
+        self._state.update(
+            property=nodeid, device=device, subject=subject, phase=phase, call=None, event=None
+        )
         self._write()
 
     def end(self) -> None:

@@ -3,7 +3,7 @@
 A target whose construction is broken for every configuration (a constructor that
 rejects ``device=``, a missing dependency, a wrong signature) would otherwise fail every
 property with the same exception: 65 failures and thousands of lines of log that say one
-thing. So the session first builds the family's default configuration, module and cell,
+thing. So the session first builds each subject's default configuration, module and cell,
 on every selected device, in float32. If that fails, the run stops before the properties
 with one error naming the call and the exception, and the exit code
 :data:`~rnn_conformance.constants.PREFLIGHT_FAILED`, distinct from pytest's own. Only

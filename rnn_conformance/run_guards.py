@@ -60,6 +60,7 @@ UNLIMITED_WORKER_RESTARTS = 1_000_000
 
 _STATE = pytest.StashKey[dict[str, Any]]()
 _DEVICE = "rnn_device"
+_SUBJECT = "rnn_subject"  # rnn_conformance.hooks.subjects.SUBJECT_PROPERTY
 _FAILURE = "rnn_failure"
 
 
@@ -132,15 +133,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def _device(item: pytest.Item) -> str | None:
     params = getattr(getattr(item, "callspec", None), "params", {})
-    device = params.get("device")
-    return None if device is None else str(device)
+    subject = params.get("subject")
+    return None if subject is None else str(subject.device)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator:
     """Keep the property in the flight record while it runs."""
     recorder: FlightRecorder = item.config.stash[_STATE]["recorder"]
-    recorder.begin(item.nodeid, _device(item))
+    subject = dict(item.user_properties).get(_SUBJECT)
+    recorder.begin(item.nodeid, _device(item), subject=None if subject is None else str(subject))
     try:
         return (yield)
     finally:
@@ -172,7 +174,7 @@ def _exit_status(worker: Any) -> int | None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any) -> None:
-    """Make xdist's report of a crashed worker the suite's: signal, call, device."""
+    """Make xdist's report of a crashed worker the suite's: signal, call, subject, device."""
     worker = getattr(report, "node", None)
     worker_id = getattr(getattr(worker, "gateway", None), "id", None)
     config = getattr(worker, "config", None)
@@ -202,4 +204,6 @@ def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any
     properties = [(_FAILURE, details)]
     if device is not None:
         properties.insert(0, (_DEVICE, device))
+    if ours.get("subject") is not None:
+        properties.insert(0, (_SUBJECT, ours["subject"]))
     report.user_properties = properties

@@ -4,7 +4,8 @@ This package is the only part of the property layer that turns NumPy cases into 
 and back; property bodies call :func:`run_target` and :func:`run_reference` and then state
 their claim. One module per concern:
 
-* :mod:`~rnn_conformance.harness.subject`: the targets, their declarations, and gating;
+* :mod:`~rnn_conformance.harness.subject`: the subject (family, targets and their
+  declarations, device), and gating;
 * :mod:`~rnn_conformance.harness.tensors`: cases to tensors (dtype, device, memory layout);
 * :mod:`~rnn_conformance.harness.calls`: calling the target, with the basic contract
   (types, dtype, device, shapes) checked on every call;

@@ -150,7 +150,7 @@ def _drawn_within(missing: frozenset[str], what: str, uses: Uses) -> None:
     if missing:
         raise GatedValueDrawn(
             f"the property drew a case needing what {_WHO[uses]} declared unsupported: "
-            f"{skip_reason(missing)} (the case: {what}). The subject's strategies never draw "
+            f"{skip_reason(missing)} (the case: {what}). The suite's strategies never draw "
             f"one for the declarations of uses={uses!r}: this property's strategy was "
             "built for other declarations, a bug in the property, not in the target"
         )
