@@ -85,10 +85,8 @@ def test_the_selected_family_gives_its_own_default_targets(fake_family):
     )
 
 
-@pytest.mark.parametrize(
-    ("style", "spelled"), [("pytest", "--rnn-family"), ("runner", "--family")]
-)
-def test_a_comma_list_selects_exactly_those_families_in_order(style, spelled):
+@pytest.mark.parametrize("style", ["pytest", "runner"])
+def test_a_comma_list_selects_exactly_those_families_in_order(style):
     facts = _resolve({"family": "lstm,gru"}, style=style)
     assert [subject.id for subject in facts.subjects] == ["lstm-cpu", "gru-cpu"]
     assert facts.families == [FAMILIES["lstm"], FAMILIES["gru"]]
@@ -144,9 +142,7 @@ def test_all_selects_every_registered_family_in_one_session(fake_family):
         ("pytest", {"family": " , "}, {}, "--rnn-family: no family given; known: rnn, lstm, gru"),
     ],
 )
-def test_an_unknown_name_in_a_comma_list_is_a_usage_error_naming_it(
-    style, given, environ, message
-):
+def test_an_unknown_name_in_a_comma_list_is_a_usage_error_naming_it(style, given, environ, message):
     with pytest.raises(UsageProblem) as caught:
         _resolve(given, style=style, environ=environ)
     assert str(caught.value) == message

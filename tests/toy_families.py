@@ -80,9 +80,10 @@ class ToyCellState(Family):
 
 
 LEAK_STEPS = 64
-"""Drawn leaks are multiples of 1/64: ``leak`` and ``1 - leak`` are then exact in every dtype
-the suite runs (bfloat16 has 8 significant bits), so a target's rounding of them is not
-a difference from the float64 reference. Any value in (0, 1] is valid."""
+"""Drawn leaks are multiples of 1/64 (any value in (0, 1] is valid): ``leak`` and
+``1 - leak`` are then exact in every dtype the suite runs (bfloat16 has 8 significant
+bits), so a target's rounding of them is no difference from the float64 reference, and
+``(1 - leak) * h + leak * n`` stays within [-1, 1] exactly, as the range property checks."""
 
 
 def _scaled(ops, value, factor: float, size: int):
