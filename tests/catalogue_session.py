@@ -187,13 +187,26 @@ class _ResultsWriter:
 
 @dataclass
 class ItemResult:
-    """What happened to one selected item: its worst outcome and the text of that phase."""
+    """What happened to one selected item: its worst outcome, and that phase's texts."""
 
     nodeid: str
     entries: list[int]
     outcome: str = "passed"
+    message: str = ""
+    """The suite's message of a failure (``rnn_failure``), or a skip's reason."""
     text: str = ""
+    """The report's full text: the traceback with the falsifying example, captured output."""
     duration: float = 0.0
+    """Seconds, setup, call and teardown together."""
+
+    def shows(self, fragment: str) -> bool:
+        """Whether ``fragment`` is in the message or the full text."""
+        return fragment in self.message or fragment in self.text
+
+    def summary(self, limit: int = 300) -> str:
+        """The message (else the text), shortened to ``limit`` characters."""
+        text = " ".join((self.message or self.text).split())
+        return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 _RANK: dict[str, int] = {"passed": 0, "skipped": 1, "failed": 2}
@@ -215,8 +228,6 @@ def read_results(path: Path) -> list[ItemResult]:
         result.entries = sorted(set(result.entries) | set(record["entries"]))
         result.duration += record.get("duration", 0.0)
         if _RANK[record["outcome"]] > _RANK[result.outcome]:
-            text = record["text"]
-            if record["message"] and record["message"] not in text:
-                text = f"{record['message']}\n{text}"
-            result.outcome, result.text = record["outcome"], text
+            result.outcome, result.message = record["outcome"], record["message"]
+            result.text = record["text"]
     return list(results.values())

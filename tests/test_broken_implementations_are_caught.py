@@ -1,7 +1,13 @@
 """Each deliberately broken implementation fails the property that guards against its bug.
 
 Which implementation must fail which property, with which message, is the one table in
-``tests/broken_catalogue.py``; the README's list of caught bugs is rendered from it.
+``tests/broken_catalogue.py``; the list of caught bugs in the docs is rendered from it.
+
+The entries run in a few pytest sessions, not one each (most of the time was pytest's and
+torch's start-up): each session checks one subject per broken implementation, running only
+the properties its entries name (the plugin ``tests/catalogue_session.py``), and this file
+then asserts, entry by entry, that one of them failed with the entry's message. CI's two
+environments run half of the sessions each (``tests/ci_share.py``).
 """
 
 import importlib
@@ -13,12 +19,14 @@ from pathlib import Path
 import broken_catalogue
 import pytest
 from broken_catalogue import CATALOGUE, MODULES, NOT_CATALOGUED
+from catalogue_session import ENTRIES_ENV, RESULTS_ENV, ItemResult, read_results
 from ci_share import in_this_share
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _run_properties(pytester, monkeypatch, option, target, prop, *extra):
+def _run_properties(pytester, monkeypatch, *args):
+    """A pytest process running the properties (ci profile), with ``tests/`` importable."""
     # Prepended, so that whatever PYTHONPATH the outer run has reaches the inner one too.
     monkeypatch.setenv(
         "PYTHONPATH",
@@ -30,31 +38,134 @@ def _run_properties(pytester, monkeypatch, option, target, prop, *extra):
         "-p",
         "no:cacheprovider",
         "--hypothesis-profile=ci",
-        option,
-        target,
-        "-k",
-        prop,
-        *extra,
+        *args,
     )
 
 
-def _assert_caught(result, message):
-    outcomes = result.parseoutcomes()
-    assert outcomes.get("failed", 0) >= 1, result.stdout.str()[-3000:]
-    assert message in result.stdout.str()
-    assert "INTERNALERROR" not in result.stdout.str()
+SHARES = 2
+"""CI's environments (``.ci/run``, ``RNN_CI_SHARE=0/2`` and ``1/2``): each runs one share."""
+
+SESSIONS_PER_SHARE = 2
+"""The catalogue's sessions in each share: one for each of CI's ``pytest -n 2`` workers."""
+
+DEFAULT_SECONDS = 1.0
+"""What an entry's property takes (ci profile, one core), unless :data:`SECONDS` says."""
+
+SECONDS = {
+    "IgnoresCellStateLSTM-test_output_and_h_n_match_reference": 66.0,
+    "LeaksFutureRNN-test_outputs_do_not_depend_on_the_future": 13.0,
+    "LenientHxRNN-test_invalid_calls_raise_like_nn_rnn": 10.0,
+    "OmittedBatchFirstGRU-test_modules_built_with_only_the_required_arguments_have_nn_defaults": (
+        7.0
+    ),
+    "WrongStackingRNN-test_output_and_h_n_match_reference": 6.0,
+    "NoReducedPrecisionRNN-test_reduced_precision_matches_reference": 6.0,
+    "TruncatedBPTTRNN-test_gradients_match_reference_bptt": 5.5,
+    "IgnoresHxRNN-test_output_and_h_n_match_reference": 4.0,
+    "NotImplementedForBadCallsRNN-test_invalid_calls_raise_like_nn_rnn and hidden": 3.5,
+    "IdentityProjectionLSTM-test_output_and_h_n_match_reference": 3.0,
+    "Float32PackedHnRNN-test_packed_sequences_run_as_if_alone": 3.0,
+    "NotImplementedForwardRNN-test_invalid_calls_raise_like_nn_rnn and hidden": 3.0,
+}
+"""Entries (by ``entry.id``) measured to take longer than :data:`DEFAULT_SECONDS`: the
+``duration`` in their session's results (catalogue_session.py), one idle core. Only the
+balance of the sessions depends on them."""
+
+
+def _balanced(indexes: list[int], count: int) -> list[list[int]]:
+    """``indexes`` in ``count`` parts of about equal expected time, each in catalogue order.
+
+    Longest first, each to the part expected to end first: deterministic, so that every
+    process, and both CI environments, make the same parts.
+    """
+    loads = [0.0] * count
+    parts: list[list[int]] = [[] for _ in range(count)]
+    seconds = {i: SECONDS.get(CATALOGUE[i].id, DEFAULT_SECONDS) for i in indexes}
+    for index in sorted(indexes, key=lambda i: (-seconds[i], i)):
+        part = min(range(count), key=lambda p: (loads[p], p))
+        loads[part] += seconds[index]
+        parts[part].append(index)
+    return [sorted(part) for part in parts]
+
+
+def _sessions() -> list[tuple[int, list[int]]]:
+    """The catalogue's sessions, as (CI share, entry indexes), in the order they are run.
+
+    The catalogue is halved by expected time, one half per share (so each CI environment
+    runs half of it), and each half cut into :data:`SESSIONS_PER_SHARE` sessions. The
+    order alternates the shares, ``A1 B1 B2 A2``: pytest-xdist's ``load`` scheduling hands
+    its two workers consecutive tests, so that both sessions of a share run side by side
+    when this file runs alone, whichever share it is.
+    """
+    halves = _balanced(list(range(len(CATALOGUE))), SHARES)
+    rounds = [_balanced(half, SESSIONS_PER_SHARE) for half in halves]
+    order = []
+    for number in range(SESSIONS_PER_SHARE):
+        shares = range(SHARES) if number % 2 == 0 else reversed(range(SHARES))
+        order += [(share_index, rounds[share_index][number]) for share_index in shares]
+    return order
+
+
+def _what_happened(index: int, items: list[ItemResult]) -> str | None:
+    """None if entry ``index`` was caught, else what happened instead (for the assertion)."""
+    entry = CATALOGUE[index]
+    mine = [item for item in items if index in item.entries]
+    if any(item.outcome == "failed" and item.shows(entry.message) for item in mine):
+        return None
+    if not mine:
+        instead = "no report of any item: none matched, or the session ended before them"
+    else:
+        instead = "; ".join(
+            f"{item.nodeid} {item.outcome}"
+            + ("" if item.outcome == "passed" else f" with another message: {item.summary()}")
+            for item in mine
+        )
+    family = entry.family + (" cell" if entry.cell else "")
+    return (
+        f"{entry.implementation} ({family}) must fail {entry.keyword!r} with "
+        f"{entry.message!r}, but: {instead}"
+    )
 
 
 @pytest.mark.parametrize(
-    "broken",
-    [pytest.param(entry, marks=in_this_share(i)) for i, entry in enumerate(CATALOGUE)],
-    ids=[entry.id for entry in CATALOGUE],
+    "group",
+    [
+        pytest.param(group, marks=in_this_share(share_index), id=f"session{number + 1}")
+        for number, (share_index, group) in enumerate(_sessions())
+    ],
 )
-def test_broken_implementation_fails_its_property(pytester, monkeypatch, broken):
-    result = _run_properties(
-        pytester, monkeypatch, broken.option, broken.target, broken.keyword, *broken.family_options
+def test_broken_implementations_fail_their_properties(pytester, monkeypatch, group):
+    # One session for the group (catalogue_session.py): one subject per broken class, each
+    # running only its entries' properties. -n 0: an xdist worker would cost one more start
+    # of torch and a collection, and no entry crashes its process (the crashing targets'
+    # self-tests, which need -n 1 to survive one, live in tests/test_run_guards.py).
+    results = pytester.path / "catalogue-results.jsonl"
+    monkeypatch.setenv(ENTRIES_ENV, ",".join(map(str, group)))
+    monkeypatch.setenv(RESULTS_ENV, str(results))
+    result = _run_properties(pytester, monkeypatch, "-p", "catalogue_session", "-n", "0")
+    output = result.stdout.str()
+    tail = f"{output[-3000:]}\n{result.stderr.str()[-2000:]}"
+    assert "INTERNALERROR" not in output, tail
+    # 1: some tests failed (the broken implementations); anything else, it did not run.
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, f"exit code {result.ret}:\n{tail}"
+    items = read_results(results)
+    misses = [miss for index in group if (miss := _what_happened(index, items))]
+    assert not misses, f"{len(misses)} of {len(group)} entries not caught:\n" + "\n".join(
+        f"- {miss}" for miss in misses
     )
-    _assert_caught(result, broken.message)
+
+
+def test_the_sessions_run_every_entry_once_and_halve_the_catalogue_between_shares():
+    sessions = _sessions()
+    assert len(sessions) == SHARES * SESSIONS_PER_SHARE
+    ran = sorted(index for _, group in sessions for index in group)
+    assert ran == list(range(len(CATALOGUE)))
+    assert all(group for _, group in sessions)
+    assert set(SECONDS) <= {entry.id for entry in CATALOGUE}, "SECONDS names no entry"
+    expected = [0.0] * SHARES
+    for share_index, group in sessions:
+        expected[share_index] += sum(SECONDS.get(CATALOGUE[i].id, DEFAULT_SECONDS) for i in group)
+    assert max(expected) - min(expected) <= max(SECONDS.values(), default=DEFAULT_SECONDS)
 
 
 def test_declared_reduced_precision_gap_is_skipped_with_the_capability_named(pytester, monkeypatch):
@@ -64,6 +175,7 @@ def test_declared_reduced_precision_gap_is_skipped_with_the_capability_named(pyt
         monkeypatch,
         "--rnn-impl",
         "broken_rnns:DeclaredNoReducedPrecisionRNN",
+        "-k",
         "test_reduced_precision_matches_reference",
         "-rs",
     )

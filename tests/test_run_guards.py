@@ -80,7 +80,7 @@ def _assert_crash_reported(result, tmp_path, crashed, passed, call_fragment, sig
     assert signal_text in markdown
     assert call_fragment in markdown
     assert "crashed while running" in markdown
-    assert "across devices" not in markdown
+    assert "on rnn-across devices" not in markdown
     assert "error in ???" not in markdown
     return report
 
