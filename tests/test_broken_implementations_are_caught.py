@@ -32,6 +32,12 @@ def _run_properties(pytester, monkeypatch, *args):
         "PYTHONPATH",
         os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")])),
     )
+    # One thread each, as in the suite's xdist workers: `pytest -n 2` runs two of these
+    # sessions side by side, and torch's two intra-op threads each on two busy cores made
+    # the same examples 4 times slower (IgnoresCellStateLSTM: 64 s on one thread, 262 s on
+    # two, its property's time limit of 600 s reached once).
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.setenv(variable, "1")
     return pytester.runpytest_subprocess(
         "--pyargs",
         "rnn_conformance.properties",
