@@ -72,6 +72,10 @@ def test_torch_modules_of_every_other_family_pass_every_property_in_one_session(
         f"--rnn-family={','.join(OTHER_FAMILIES)}",
         f"--junitxml={junit}",
         "-rs",
+        # Its subjects spread over two workers, as rnn-conformance --family all does: this
+        # one session is the longest self-test, and the other self-tests are shorter.
+        "-n",
+        "2",
     )
     outcomes = result.parseoutcomes()
     assert result.ret == 0, result.stdout.str()[-5000:]
