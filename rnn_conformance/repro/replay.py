@@ -125,18 +125,9 @@ def as_numpy(value: Any) -> Any:
 
 def config_of(family: Any, built_with: Mapping[str, Any], role: str) -> Any:
     """The reference's ``RNNConfig`` for the constructor arguments (a cell's: one layer)."""
-    from rnn_conformance.config import RNNConfig
+    from rnn_conformance.config import SHARED_ARGUMENTS, RNNConfig
 
-    fields = {
-        "input_size",
-        "hidden_size",
-        "num_layers",
-        "bias",
-        "batch_first",
-        "dropout",
-        "bidirectional",
-        *family.options,
-    }
+    fields = {*SHARED_ARGUMENTS, *family.options}
     given = {name: value for name, value in built_with.items() if name in fields}
     if role == "cell":
         given = {
