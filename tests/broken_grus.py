@@ -5,7 +5,6 @@ message, is stated once, in the catalogue ``tests/broken_catalogue.py`` (these e
 with ``--rnn-family gru``).
 """
 
-
 import torch
 from dropped_between_layers import (
     forward_dropping_between_layers,

@@ -116,7 +116,10 @@ def _what_happened(index: int, items: list[ItemResult]) -> str | None:
     """None if entry ``index`` was caught, else what happened instead (for the assertion)."""
     entry = CATALOGUE[index]
     mine = [item for item in items if index in item.entries]
-    if any(item.outcome == "failed" and item.shows(entry.message) for item in mine):
+    if any(
+        item.outcome == "failed" and any(item.shows(m) for m in (entry.message, *entry.also))
+        for item in mine
+    ):
         return None
     if not mine:
         instead = "no report of any item: none matched, or the session ended before them"

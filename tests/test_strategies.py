@@ -260,8 +260,9 @@ def test_the_one_dtype_table_and_the_one_case_model_are_re_exported():
         lambda c: c.batch_size is not None and c.batch_size > 8,
         lambda c: c.batch_size == 0,
         lambda c: c.batch_size is None,
-        lambda c: c.config.option("nonlinearity") == "relu"
-        and np.abs(c.input).max(initial=0) >= 20,
+        lambda c: (
+            c.config.option("nonlinearity") == "relu" and np.abs(c.input).max(initial=0) >= 20
+        ),
         lambda c: c.config.num_layers == 3 and c.config.bidirectional,
     ],
     ids=["hidden>32", "seq>40", "batch>8", "batch=0", "unbatched", "relu-large", "deep-bidir"],
