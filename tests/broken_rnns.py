@@ -338,8 +338,12 @@ class PaddedEndHnRNN(nn.RNN):
         rnn = torch.nn.utils.rnn
         padded, lengths = rnn.pad_packed_sequence(input, batch_first=self.batch_first)
         output, h_n = super().forward(padded, hx)
+        # Re-packed as the input was packed, so that h_n is its one defect.
         packed = rnn.pack_padded_sequence(
-            output, lengths, batch_first=self.batch_first, enforce_sorted=False
+            output,
+            lengths,
+            batch_first=self.batch_first,
+            enforce_sorted=input.sorted_indices is None,
         )
         return packed, h_n
 

@@ -15,7 +15,7 @@ expression (:attr:`broken_catalogue.Broken.keyword`) picks, as in a session of i
 (:func:`selects`). Each selected item names its entries in the user property
 ``catalogue_entries``.
 
-The controller (the only process under pytest-xdist) appends one JSON line per report to
+The controller process (not xdist's workers, if any) appends one JSON line per report to
 the file ``RNN_CATALOGUE_RESULTS`` names, as it arrives, so that the file survives a
 session that dies: ``nodeid``, ``when``, ``outcome``, ``entries``, ``text`` (the report's
 full failure or skip text, captured output included) and ``message`` (the suite's
@@ -193,9 +193,10 @@ class ItemResult:
     entries: list[int]
     outcome: str = "passed"
     message: str = ""
-    """The suite's message of a failure (``rnn_failure``), or a skip's reason."""
+    """The suite's structured message of a failure (``rnn_failure``), if it has one."""
     text: str = ""
-    """The report's full text: the traceback with the falsifying example, captured output."""
+    """The report's full text: a failure's traceback with the falsifying example and the
+    captured output, or a skip's reason."""
     duration: float = 0.0
     """Seconds, setup, call and teardown together."""
 
@@ -204,8 +205,9 @@ class ItemResult:
         return fragment in self.message or fragment in self.text
 
     def summary(self, limit: int = 300) -> str:
-        """The message (else the text), shortened to ``limit`` characters."""
-        text = " ".join((self.message or self.text).split())
+        """The message (else the text's ``E`` lines, else the text), in ``limit`` characters."""
+        errors = [line[1:] for line in self.text.splitlines() if line.startswith("E ")]
+        text = " ".join((self.message or "\n".join(errors) or self.text).split())
         return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

@@ -124,15 +124,17 @@ def _what_happened(index: int, items: list[ItemResult]) -> str | None:
     if not mine:
         instead = "no report of any item: none matched, or the session ended before them"
     else:
+        said = {"passed": "", "skipped": ": ", "failed": " with another message: "}
         instead = "; ".join(
             f"{item.nodeid} {item.outcome}"
-            + ("" if item.outcome == "passed" else f" with another message: {item.summary()}")
+            + (said[item.outcome] + item.summary() if item.outcome != "passed" else "")
             for item in mine
         )
     family = entry.family + (" cell" if entry.cell else "")
+    others = "".join(f" or {fragment!r}" for fragment in entry.also)
     return (
         f"{entry.implementation} ({family}) must fail {entry.keyword!r} with "
-        f"{entry.message!r}, but: {instead}"
+        f"{entry.message!r}{others}, but: {instead}"
     )
 
 
