@@ -27,12 +27,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnn_conformance.backprop import gradients_from_trace
-from rnn_conformance.config import RNNConfig
 from rnn_conformance.families import FAMILIES
-from rnn_conformance.reference import forward_trace
-from rnn_conformance.target import resolve
-from rnn_conformance.tolerances import Precision, forward_error_bounds
+from rnn_conformance.harness.target import resolve
+from rnn_conformance.numerics.backprop import gradients_from_trace
+from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.numerics.reference import forward_trace
+from rnn_conformance.numerics.tolerances import Precision, forward_error_bounds
 
 SIZES = {
     "small": dict(steps=8, batch=4, input_size=8, hidden=8, layers=1, bidirectional=False),

@@ -11,10 +11,10 @@ import torch
 from hypothesis import given, settings
 
 from examples.pure_torch_rnn import LoopRNN
+from rnn_conformance.generation.strategies import batch_sizes, rnn_cases, rnn_configs
 from rnn_conformance.harness import case_tensors, hidden_axes, output_axes
-from rnn_conformance.reference import forward_trace
-from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
-from rnn_conformance.tolerances import Precision, assert_within, forward_error_bounds
+from rnn_conformance.numerics.reference import forward_trace
+from rnn_conformance.numerics.tolerances import Precision, assert_within, forward_error_bounds
 
 
 @settings(max_examples=25, deadline=None)

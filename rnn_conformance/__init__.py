@@ -1,22 +1,24 @@
 """rnn-conformance: a property-based conformance suite for PyTorch-compatible RNNs.
 
-The public modules, each with one concern and an ``__all__``:
+Four layers, each a package, each importing only the layers above it in this list:
 
-* :mod:`rnn_conformance.families`: the recurrent families (nn.RNN, ...), one module each,
-  and their registry: the seam where a family plugs in;
-* :mod:`rnn_conformance.config`, :mod:`rnn_conformance.cases` and
-  :mod:`rnn_conformance.strategies`: configurations, cases and the Hypothesis strategies
-  that draw them, usable in your own tests; :mod:`rnn_conformance.known_cases`: pinned cases;
-* :mod:`rnn_conformance.reference` and :mod:`rnn_conformance.backprop`: the NumPy float64
-  reference forward and backward passes, written once over the families' cell steps in
-  :mod:`rnn_conformance.arithmetic`; :mod:`rnn_conformance.layouts`,
-  :mod:`rnn_conformance.parameters` and :mod:`rnn_conformance.dtypes`: layouts and state
-  tuples, parameter names, the dtype table;
-* :mod:`rnn_conformance.tolerances`: the error bounds and the comparison;
-* :mod:`rnn_conformance.devices`: device selection and the TF32 policy;
-* :mod:`rnn_conformance.harness`: running a case on a target (``case_tensors``,
-  ``run_target``);
-* :mod:`rnn_conformance.runner`: the ``rnn-conformance`` command.
+* :mod:`rnn_conformance.numerics`: what the right answer is and how far from it a float
+  answer may be: the NumPy float64 reference and its hand-written backward pass, written
+  once over the families' steps (:mod:`rnn_conformance.numerics.arithmetic`), the
+  configuration and its shapes, and the one tolerance policy. The families
+  (:mod:`rnn_conformance.families`, one module each, and their registry) belong here; they
+  sit at the root because that is where a new family plugs in;
+* :mod:`rnn_conformance.generation`: which cases are checked: cases, the Hypothesis
+  strategies that draw them (usable in your own tests) and the pinned cases;
+* :mod:`rnn_conformance.harness`: running a case on a subject's target (``Subject``,
+  ``case_tensors``, ``run_target``), the target specification and the devices;
+  :mod:`rnn_conformance.repro` turns a recorded failing call into a standalone script;
+* :mod:`rnn_conformance.running`: a session: options, subjects, pytest hooks by job,
+  verdicts, reports and the ``rnn-conformance`` command.
+
+:mod:`rnn_conformance.constants` holds the constants every layer shares, and
+:mod:`rnn_conformance.properties` the properties themselves, one module per theme.
+Every public module has an ``__all__``.
 
 Importing this package imports nothing heavy: the pytest plugin loads it in every session.
 

@@ -1,5 +1,5 @@
 """``python -m rnn_conformance``: the same as the ``rnn-conformance`` command."""
 
-from rnn_conformance.runner import main
+from rnn_conformance.running.runner import main
 
 raise SystemExit(main())

@@ -6,12 +6,12 @@ an environment where the package is installed. There it only adds options, all p
 registers no Hypothesis profile and prints nothing. Only when the session's arguments
 reach the properties (a path to them or above them, or ``--pyargs
 rnn_conformance.properties``) does it register the session's hooks
-(:mod:`rnn_conformance.hooks`): the profiles, subjects, header, time limit and gating::
+(:mod:`rnn_conformance.running.hooks`): the profiles, subjects, header, time limit and gating::
 
     pytest --pyargs rnn_conformance.properties --rnn-impl mypkg.rnn:MyRNN --rnn-device cuda
 
 ``pytest --help`` lists the options with their defaults under "rnn-conformance"; they are
-declared in :mod:`rnn_conformance.options`.
+declared in :mod:`rnn_conformance.running.options`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from rnn_conformance.constants import PROPERTIES_DIR
-from rnn_conformance.hooks import HOOK_MODULES
-from rnn_conformance.options import OPTIONS
+from rnn_conformance.running.hooks import HOOK_MODULES
+from rnn_conformance.running.options import OPTIONS
 
 __all__ = ["register_session_hooks", "runs_the_properties"]
 
@@ -72,9 +72,9 @@ def runs_the_properties(config: pytest.Config) -> bool:
 
 
 def register_session_hooks(config: pytest.Config) -> None:
-    """Register the session's hooks (:mod:`rnn_conformance.hooks`) once for this session.
+    """Register the session's hooks (:mod:`rnn_conformance.running.hooks`) once for this session.
 
-    The run guards (:mod:`rnn_conformance.run_guards`) among them survive crashing
+    The run guards (:mod:`rnn_conformance.running.run_guards`) among them survive crashing
     targets and SIGTERM.
     """
     for name in HOOK_MODULES:

@@ -53,7 +53,7 @@ class Broken:
     """Other message fragments showing the same defect: the minimal example Hypothesis
     reaches differs between the versions CI runs (the oldest's shrinker stops earlier)."""
     cell: bool = False
-    """The implementation is a cell target (``--rnn-cell-impl``), not an RNN target."""
+    """The implementation is a cell target (``--rnn-cell-impl``), not a module target."""
     family: str = "rnn"
     """The recurrent family it runs as (``--rnn-family``); it lives in ``MODULES[family]``."""
 

@@ -1,6 +1,6 @@
 """Cell targets that declare what they lack or how accurate they are.
 
-Judged by their own declarations they conform; judged by the RNN target's (nothing
+Judged by their own declarations they conform; judged by the module target's (nothing
 declared) they fail. The cell properties must use the cell's declarations.
 """
 

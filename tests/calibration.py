@@ -11,8 +11,8 @@ import copy
 import numpy as np
 import torch
 
-from rnn_conformance.reference import forward_trace
-from rnn_conformance.tolerances import (
+from rnn_conformance.numerics.reference import forward_trace
+from rnn_conformance.numerics.tolerances import (
     SAFETY,
     Precision,
     forward_error_bounds,

@@ -7,7 +7,7 @@ Loaded into a session that runs the properties, with ``tests/`` on ``PYTHONPATH`
 
 ``RNN_CATALOGUE_ENTRIES`` holds indexes into :data:`broken_catalogue.CATALOGUE`. Each
 broken implementation named there becomes one subject (:func:`subject_label`), replacing
-the subjects the options name (:func:`rnn_conformance.hooks.configure.use_subjects`): a
+the subjects the options name (:func:`rnn_conformance.running.hooks.configure.use_subjects`): a
 module entry checks its class with the family's torch cell, a cell entry the family's torch
 module with its class as the cell. Of the collected properties only those an entry selects
 run, for its subject alone: the entry's property, among its cases those its ``-k``
@@ -95,11 +95,11 @@ def selects(entry: Broken, item: pytest.Item, subject: Any) -> bool:
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Check one subject per broken implementation of the entries instead of the options'."""
-    from rnn_conformance.hooks.configure import use_subjects
-    from rnn_conformance.session import UsageProblem, subject_for
+    from rnn_conformance.running.hooks.configure import use_subjects
+    from rnn_conformance.running.session import UsageProblem, subject_for
 
     indexes = entry_indexes(os.environ.get(ENTRIES_ENV, ""))
-    if not config.pluginmanager.has_plugin("rnn_conformance.hooks.configure"):
+    if not config.pluginmanager.has_plugin("rnn_conformance.running.hooks.configure"):
         raise pytest.UsageError(
             "-p catalogue_session: the session must run the properties "
             "(--pyargs rnn_conformance.properties)"
@@ -129,7 +129,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect every item that no entry selects for its own subject."""
-    from rnn_conformance.hooks.subjects import subject_of
+    from rnn_conformance.running.hooks.subjects import subject_of
 
     entries = [(index, CATALOGUE[index]) for index in config.stash[_STATE]["indexes"]]
     kept, dropped = [], []

@@ -2,7 +2,7 @@
 
 Each class is the family's torch class, except that it raises ``NotImplementedError``,
 as TorchRL's python LSTM does for ``bidirectional=True``, for whatever needs a capability
-of :data:`rnn_conformance.capabilities.DRAWN_CAPABILITIES` (float64, unbatched input,
+of :data:`rnn_conformance.generation.capabilities.DRAWN_CAPABILITIES` (float64, unbatched input,
 ``bias=False``, a projection, a reverse direction), and declares exactly those
 capabilities unsupported. Declared, the gaps are never drawn: such a target passes every
 property that still applies. A drawn gated value would reach the refusal and fail the
@@ -12,7 +12,7 @@ property, whatever the harness's own check of the drawn case says.
 import torch
 from torch import nn
 
-from rnn_conformance.capabilities import DRAWN_CAPABILITIES
+from rnn_conformance.generation.capabilities import DRAWN_CAPABILITIES
 
 CELL_GAPS = ("float64", "unbatched", "without_bias")
 """The gateable capabilities a cell has: it has no projection and no reverse direction."""

@@ -1,13 +1,13 @@
 """Declared gaps are never drawn: a target lacking capabilities passes what still applies.
 
 The strategies take the declared capabilities and leave out the values that need them
-(:mod:`rnn_conformance.strategies`); nothing is filtered after drawing, so no property
+(:mod:`rnn_conformance.generation.strategies`); nothing is filtered after drawing, so no property
 fails Hypothesis' health checks for a target that declares gaps (issue 18's false alarm
 on torch's own nn.LSTM), and a property with nothing left to draw skips naming the
 capability.
 
 Why these checks cover every subset of the gateable capabilities
-(:data:`~rnn_conformance.capabilities.DRAWN_CAPABILITIES`) for every family:
+(:data:`~rnn_conformance.generation.capabilities.DRAWN_CAPABILITIES`) for every family:
 
 * In process, for each of the 32 subsets, the strategies never draw a value that needs a
   capability of the subset, and still draw every value that needs only capabilities
@@ -45,25 +45,25 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from rnn_conformance.capabilities import CAPABILITIES, DRAWN_CAPABILITIES
-from rnn_conformance.devices import TF32Policy
-from rnn_conformance.drawing import current_unsupported, drawing_for
 from rnn_conformance.families import FAMILIES
-from rnn_conformance.harness import (
-    Subject,
-    missing_capabilities,
-    observe,
-    observe_config,
-)
-from rnn_conformance.harness.subject import GatedValueDrawn
-from rnn_conformance.strategies import (
+from rnn_conformance.generation.capabilities import CAPABILITIES, DRAWN_CAPABILITIES
+from rnn_conformance.generation.drawing import current_unsupported, drawing_for
+from rnn_conformance.generation.strategies import (
     batch_sizes,
     config_flags,
     dtype_names,
     rnn_cases,
     rnn_configs,
 )
-from rnn_conformance.target import Target
+from rnn_conformance.harness import (
+    Subject,
+    missing_capabilities,
+    observe,
+    observe_config,
+)
+from rnn_conformance.harness.devices import TF32Policy
+from rnn_conformance.harness.subject import GatedValueDrawn
+from rnn_conformance.harness.target import Target
 
 ROOT = Path(__file__).resolve().parent.parent
 GATEABLE = frozenset(DRAWN_CAPABILITIES)
@@ -158,7 +158,7 @@ def test_every_ungated_value_is_still_drawn(gaps):
 
 def _declaring(rnn=(), cell=()):
     """Draw as a property of a subject with these declarations does."""
-    return drawing_for(FAMILIES["rnn"], rnn=rnn, cell=cell)
+    return drawing_for(FAMILIES["rnn"], module=rnn, cell=cell)
 
 
 def test_the_subjects_declarations_gate_by_role():
@@ -175,7 +175,7 @@ def test_the_subjects_declarations_gate_by_role():
 
 def _check_roles():
     for uses, forbidden in [
-        ("rnn", {"float64", "bidirectional"}),
+        ("module", {"float64", "bidirectional"}),
         ("cell", {"unbatched", "without_bias"}),
         ("both", {"float64", "bidirectional", "unbatched", "without_bias"}),
     ]:
@@ -297,7 +297,7 @@ def test_a_drawn_case_needing_a_declared_gap_is_a_suite_error_not_the_targets_fa
     # Strategies given other declarations than the subject's, as a buggy property would.
     bidirectional = rnn_cases(configs=rnn_configs(bidirectional=True), unsupported=())
     with pytest.raises(
-        GatedValueDrawn, match=r"the RNN target declared unsupported: .*capability: bidirectional"
+        GatedValueDrawn, match=r"the module target declared unsupported: .*capability: bidirectional"
     ):
         _run_property(lambda case: observe(subject, case), bidirectional)
     with pytest.raises(GatedValueDrawn, match="capability: bidirectional"):
@@ -361,7 +361,7 @@ the whole ungated space are checked by tests/test_every_family_passes.py."""
 PROFILE = "ci-declared-gaps"
 CONFTEST = f"""
 from hypothesis import settings
-from rnn_conformance.profiles import PROFILES
+from rnn_conformance.running.profiles import PROFILES
 
 settings.register_profile({PROFILE!r}, parent=PROFILES["ci"], max_examples={EXAMPLES})
 """

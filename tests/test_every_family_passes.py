@@ -27,7 +27,7 @@ CI_PROFILE = "ci-other-families"
 # Hypothesis loads it (--hypothesis-profile is read at configure time).
 CI_CONFTEST = f"""
 from hypothesis import settings
-from rnn_conformance.profiles import PROFILES
+from rnn_conformance.running.profiles import PROFILES
 
 settings.register_profile(
     {CI_PROFILE!r}, parent=PROFILES["ci"], max_examples={CI_EXAMPLES}

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import torch
 
-from rnn_conformance.config import RNNConfig
+from rnn_conformance.generation.known_cases import seeded_case
 from rnn_conformance.harness import TargetRun, run_reference
-from rnn_conformance.known_cases import seeded_case
+from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.numerics.tolerances import Precision
 from rnn_conformance.properties.test_decompositions import _blame
-from rnn_conformance.session import subject_for
-from rnn_conformance.tolerances import Precision
+from rnn_conformance.running.session import subject_for
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -67,7 +67,7 @@ def test_cell_decomposition_blames_the_cell_when_the_cell_is_wrong():
     assert (
         "stepping broken_rnns:NoHiddenBiasCell with layer-0 weights equals the one-layer RNN "
         "does not hold on cpu: the cell target broken_rnns:NoHiddenBiasCell differs from the "
-        "float64 reference (the RNN target torch.nn:RNN agrees with it)"
+        "float64 reference (the module target torch.nn:RNN agrees with it)"
     ) in out
     assert "the cell target broken_rnns:NoHiddenBiasCell against the reference:" in out
     assert "does not hold for torch.nn:RNN" not in out
@@ -78,7 +78,7 @@ def test_cell_decomposition_blames_the_rnn_when_the_rnn_is_wrong():
         "test_cell_steps_reproduce_one_layer_rnn", "--rnn-impl", "broken_rnns:IgnoresHxRNN"
     )
     assert (
-        "the RNN target broken_rnns:IgnoresHxRNN differs from the float64 reference "
+        "the module target broken_rnns:IgnoresHxRNN differs from the float64 reference "
         "(the cell target torch.nn:RNNCell agrees with it)"
     ) in out
 
@@ -103,4 +103,4 @@ def test_cell_decomposition_blames_both_when_both_leave_the_reference():
         "target torch.nn:RNN differ from the float64 reference"
     ) in text
     assert "the cell target torch.nn:RNNCell against the reference:" in text
-    assert "the RNN target torch.nn:RNN against the reference:" in text
+    assert "the module target torch.nn:RNN against the reference:" in text

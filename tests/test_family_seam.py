@@ -35,12 +35,12 @@ from hypothesis.errors import NoSuchExample
 from toy_families import LEAK_STEPS, TOY_LEAKY, ToyCellState, ToyGated
 from toy_family_targets import ToyLeakyCell, ToyLeakyRNN
 
-from rnn_conformance.backprop import gradients_from_trace
-from rnn_conformance.config import RNNConfig
 from rnn_conformance.families import FAMILIES, family_named
-from rnn_conformance.reference import forward_trace
-from rnn_conformance.strategies import rnn_configs
-from rnn_conformance.tolerances import (
+from rnn_conformance.generation.strategies import rnn_configs
+from rnn_conformance.numerics.backprop import gradients_from_trace
+from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.numerics.reference import forward_trace
+from rnn_conformance.numerics.tolerances import (
     Precision,
     assert_within,
     forward_error_bounds,
@@ -322,7 +322,7 @@ examples are enough to show that the seam carries a new family through each of t
 PROFILE = "ci-toy-family"
 CONFTEST = f"""
 from hypothesis import settings
-from rnn_conformance.profiles import PROFILES
+from rnn_conformance.running.profiles import PROFILES
 
 settings.register_profile({PROFILE!r}, parent=PROFILES["ci"], max_examples={EXAMPLES})
 """

@@ -13,9 +13,9 @@ import torch
 
 from rnn_conformance.constants import ALL_FAMILIES, DEFAULT_FAMILY
 from rnn_conformance.families import FAMILIES, Family
-from rnn_conformance.options import OPTIONS, collect
-from rnn_conformance.runner import families_help
-from rnn_conformance.session import UsageProblem, resolve
+from rnn_conformance.running.options import OPTIONS, collect
+from rnn_conformance.running.runner import families_help
+from rnn_conformance.running.session import UsageProblem, resolve
 
 HERE = __name__
 

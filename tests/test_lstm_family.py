@@ -7,10 +7,10 @@ from calibration import forward_ratio, gradient_ratio, module_and_inputs
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from rnn_conformance.backprop import gradients_from_trace
-from rnn_conformance.config import RNNConfig
-from rnn_conformance.reference import forward_trace
-from rnn_conformance.strategies import hidden_states, rnn_configs
+from rnn_conformance.generation.strategies import hidden_states, rnn_configs
+from rnn_conformance.numerics.backprop import gradients_from_trace
+from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.numerics.reference import forward_trace
 
 # torch's own notice that oneDNN has no projected LSTM and its reference kernel runs instead.
 pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported")

@@ -301,7 +301,7 @@ def test_plugin_options_are_all_prefixed(pytester):
 def test_readme_documents_every_option():
     from pathlib import Path
 
-    from rnn_conformance.options import OPTIONS
+    from rnn_conformance.running.options import OPTIONS
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     for option in OPTIONS.values():
@@ -312,7 +312,7 @@ def test_readme_documents_every_option():
 def test_readme_lists_every_capability():
     from pathlib import Path
 
-    from rnn_conformance.capabilities import CAPABILITIES
+    from rnn_conformance.generation.capabilities import CAPABILITIES
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     capabilities = readme.split("Capabilities: ", 1)[1].split(". ", 1)[0]

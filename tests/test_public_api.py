@@ -5,20 +5,20 @@ import importlib
 import pytest
 
 PUBLIC = [
-    "config",
-    "reference",
-    "backprop",
-    "strategies",
-    "tolerances",
-    "devices",
-    "known_cases",
+    "numerics.config",
+    "numerics.reference",
+    "numerics.backprop",
+    "numerics.tolerances",
+    "numerics.arithmetic",
+    "numerics.layouts",
+    "numerics.parameters",
+    "numerics.dtypes",
+    "generation.strategies",
+    "generation.known_cases",
+    "generation.cases",
     "harness",
+    "harness.devices",
     "families",
-    "arithmetic",
-    "layouts",
-    "parameters",
-    "dtypes",
-    "cases",
     "repro",
 ]
 

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from rnn_conformance.known_cases import (
+from rnn_conformance.generation.known_cases import (
     TUTORIAL_INPUT,
     bidirectional_tutorial_case,
     stacked_tutorial_case,
 )
-from rnn_conformance.reference import rnn_forward
+from rnn_conformance.numerics.reference import elman_forward
 
 # Printed in seed 002 (four decimals), for input TUTORIAL_INPUT.
 STACKED_OUTPUT = [[[-0.7533, -0.7711], [-0.0566, -0.5960], [0.4324, -0.2908], [0.1563, -0.5152]]]
@@ -58,7 +58,7 @@ def test_manual_seed_19_gives_the_printed_weights():
 )
 def test_reference_reproduces_printed_outputs(make_case, output, h_n):
     case = make_case("float64")
-    out, hn = rnn_forward(case.input, case.params, batch_first=True)
+    out, hn = elman_forward(case.input, case.params, batch_first=True)
     np.testing.assert_allclose(out, output, atol=PRINTED)
     np.testing.assert_allclose(hn, h_n, atol=PRINTED)
 
@@ -66,7 +66,7 @@ def test_reference_reproduces_printed_outputs(make_case, output, h_n):
 def test_reference_with_exact_seed_weights_matches_printed_outputs_closely():
     torch.manual_seed(19)
     rnn = torch.nn.RNN(2, 2, num_layers=2, batch_first=True)
-    out, hn = rnn_forward(_tutorial_points()[None], rnn.state_dict(), batch_first=True)
+    out, hn = elman_forward(_tutorial_points()[None], rnn.state_dict(), batch_first=True)
     np.testing.assert_allclose(out, STACKED_OUTPUT, atol=6e-5)
     np.testing.assert_allclose(hn, STACKED_H_N, atol=6e-5)
 
@@ -94,7 +94,7 @@ def test_reference_matches_the_articles_manual_two_layer_loop():
                 + p["bias_hh_l1"]
             )
             manual[idx] = hidden[1]
-    out, hn = rnn_forward(sequence, p, torch.zeros(2, 4, 3))
+    out, hn = elman_forward(sequence, p, torch.zeros(2, 4, 3))
     np.testing.assert_allclose(out, manual.numpy(), rtol=0, atol=1e-14)
     np.testing.assert_allclose(hn, hidden.numpy(), rtol=0, atol=1e-14)
 
@@ -117,7 +117,7 @@ def test_reference_is_not_the_documented_equivalent_for_stacked_layers():
                     + prev[layer] @ p[f"weight_hh_l{layer}"].T
                     + p[f"bias_hh_l{layer}"]
                 )
-    _, hn = rnn_forward(x, p)
+    _, hn = elman_forward(x, p)
     with torch.no_grad():
         _, torch_hn = rnn(x)
     np.testing.assert_allclose(hn, torch_hn.numpy(), atol=1e-12)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from rnn_conformance.config import RNNConfig
-from rnn_conformance.reference import infer_config, rnn_cell_forward, rnn_forward
+from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.numerics.reference import elman_cell_forward, elman_forward, infer_config
 
 
 def params_for(config):
@@ -38,12 +38,12 @@ P = params_for(RNNConfig(3, 4, num_layers=2, bidirectional=True))
 )
 def test_bad_input_raises_value_error_naming_the_problem(x, hx, message):
     with pytest.raises(ValueError, match=message):
-        rnn_forward(x, P, hx)
+        elman_forward(x, P, hx)
 
 
 def test_unknown_nonlinearity():
     with pytest.raises(ValueError, match="Unknown nonlinearity 'gelu'"):
-        rnn_forward(np.zeros((2, 2, 3)), P, nonlinearity="gelu")
+        elman_forward(np.zeros((2, 2, 3)), P, nonlinearity="gelu")
 
 
 @pytest.mark.parametrize(
@@ -80,18 +80,18 @@ def test_structure_is_inferred_from_names():
 def test_cell_matches_one_step_of_a_one_layer_rnn():
     p = params_for(RNNConfig(3, 4))
     x, h = np.ones((2, 3)), np.full((2, 4), 0.3)
-    cell = rnn_cell_forward(
+    cell = elman_cell_forward(
         x, h, p["weight_ih_l0"], p["weight_hh_l0"], p["bias_ih_l0"], p["bias_hh_l0"]
     )
-    out, _ = rnn_forward(x[None], p, h[None])
+    out, _ = elman_forward(x[None], p, h[None])
     np.testing.assert_allclose(cell, out[0], rtol=0, atol=1e-15)
 
 
 def test_cell_rejects_bad_ranks_and_sizes():
     w_ih, w_hh = np.zeros((4, 3)), np.zeros((4, 4))
     with pytest.raises(ValueError, match="Expected input to be 1D or 2D, got 3D"):
-        rnn_cell_forward(np.zeros((1, 1, 3)), None, w_ih, w_hh)
+        elman_cell_forward(np.zeros((1, 1, 3)), None, w_ih, w_hh)
     with pytest.raises(ValueError, match="inconsistent input_size"):
-        rnn_cell_forward(np.zeros((2, 5)), None, w_ih, w_hh)
+        elman_cell_forward(np.zeros((2, 5)), None, w_ih, w_hh)
     with pytest.raises(ValueError, match="hidden has shape"):
-        rnn_cell_forward(np.zeros((2, 3)), np.zeros((3, 4)), w_ih, w_hh)
+        elman_cell_forward(np.zeros((2, 3)), np.zeros((3, 4)), w_ih, w_hh)

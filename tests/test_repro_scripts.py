@@ -21,11 +21,11 @@ import pytest
 import torch
 
 from rnn_conformance.families import FAMILIES
+from rnn_conformance.harness.target_calls import observing, watch_module
 from rnn_conformance.repro import CallRecorder, _exit_code, reproduction
 from rnn_conformance.repro.replay import largest_bound, role_of
 from rnn_conformance.repro.scripts import render_call
-from rnn_conformance.session import subject_for
-from rnn_conformance.target_calls import observing, watch_module
+from rnn_conformance.running.session import subject_for
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent

@@ -1,4 +1,4 @@
-"""The run survives what a target does to its process (rnn_conformance/run_guards.py).
+"""The run survives what a target does to its process (rnn_conformance/running/run_guards.py).
 
 Crashes (a real SIGSEGV, os._exit), flush-to-zero, constructors without
 device=/dtype=, and the preflight. The targets are in tests/crashing_targets.py: each is

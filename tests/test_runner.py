@@ -213,7 +213,7 @@ def test_declared_gaps_appear_as_skips_with_the_capability(tmp_path):
     report = json.loads((tmp_path / "report.json").read_text())
     (subject,) = report["subjects"]
     assert subject["unsupported"] == ["autograd"]
-    assert subject["cell_unsupported"] == []  # --unsupported is the RNN target's alone
+    assert subject["cell_unsupported"] == []  # --unsupported is the module target's alone
     assert all(r["outcome"] == "skipped" for r in report["results"])
     markdown = (tmp_path / "report.md").read_text()
     # Full skip reasons, untruncated, in the report.

@@ -9,10 +9,8 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from rnn_conformance import cases, dtypes, strategies
-from rnn_conformance.config import RNNConfig
-from rnn_conformance.harness import to_tensor
-from rnn_conformance.strategies import (
+from rnn_conformance.generation import cases, strategies
+from rnn_conformance.generation.strategies import (
     MEMORY_LAYOUTS,
     batch_sizes,
     float_arrays,
@@ -25,6 +23,9 @@ from rnn_conformance.strategies import (
     round_to_dtype,
     sequence_lengths,
 )
+from rnn_conformance.harness import to_tensor
+from rnn_conformance.numerics import dtypes
+from rnn_conformance.numerics.config import RNNConfig
 
 
 def minimal(strategy, condition):

@@ -8,8 +8,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnn_conformance.reference import rnn_forward_trace
-from rnn_conformance.tolerances import (
+from rnn_conformance.numerics.reference import elman_forward_trace
+from rnn_conformance.numerics.tolerances import (
     SAFETY,
     Precision,
     ToleranceError,
@@ -34,7 +34,7 @@ def _ratio(module, dtype, low_dtype=None, *, seq_len, batch, seed):
     run = module if low_dtype is None else copy.deepcopy(module).to(low_dtype)
     with torch.no_grad():
         out, _ = run(x.to(run.weight_ih_l0.dtype), h0.to(run.weight_ih_l0.dtype))
-    ref, _, trace = rnn_forward_trace(
+    ref, _, trace = elman_forward_trace(
         x, dict(module.named_parameters()), h0, nonlinearity=module.nonlinearity
     )
     bounds = forward_error_bounds(trace, Precision.of(dtype), batched=True, batch_first=False)
@@ -186,7 +186,7 @@ def _gradient_ratio(kwargs, dtype, low_dtype=None, *, seq_len, batch, seed):
     x = (torch.rand(seq_len, batch, module.input_size, generator=gen, dtype=dtype) * 2 - 1) * 2
     h0 = torch.rand(D * module.num_layers, batch, module.hidden_size, generator=gen, dtype=dtype)
     params = dict(module.named_parameters())
-    ref, ref_h_n, trace = rnn_forward_trace(x, params, h0 - 0.5, nonlinearity=module.nonlinearity)
+    ref, ref_h_n, trace = elman_forward_trace(x, params, h0 - 0.5, nonlinearity=module.nonlinearity)
     grad_out = np.cos(np.arange(ref.size)).reshape(ref.shape)
     grad_h_n = np.sin(np.arange(ref_h_n.size)).reshape(ref_h_n.shape)
     run = module if low_dtype is None else copy.deepcopy(module).to(low_dtype)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from rnn_conformance.options import collect
-from rnn_conformance.session import UsageProblem, resolve
-from rnn_conformance.xfails import XfailsFileError, parse_lines, read_xfails_file
+from rnn_conformance.running.options import collect
+from rnn_conformance.running.session import UsageProblem, resolve
+from rnn_conformance.running.xfails import XfailsFileError, parse_lines, read_xfails_file
 
 GOOD = [
     "# known failures",

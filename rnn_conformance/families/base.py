@@ -17,13 +17,13 @@ declares it as data or as a method, never the other way round. A family says:
 * the constructor arguments its torch module rejects (:attr:`Family.invalid_arguments`),
   and how it rejects a tuple hx (:attr:`Family.tuple_hx_errors`);
 * its own pinned cases (:attr:`Family.pinned_cases`: data, built into cases by
-  :mod:`rnn_conformance.known_cases`);
+  :mod:`rnn_conformance.generation.known_cases`);
 * one cell step, and its hand-written backward step, written in
-  :mod:`rnn_conformance.arithmetic` so that the same code is the float64 reference and,
+  :mod:`rnn_conformance.numerics.arithmetic` so that the same code is the float64 reference and,
   in the probe arithmetic, the local rounding model the error bound propagates;
 * torch's module and cell classes, the default targets.
 
-Shapes have one home: :class:`~rnn_conformance.config.Configuration` derives every shape
+Shapes have one home: :class:`~rnn_conformance.numerics.config.Configuration` derives every shape
 (sequences, states, parameter names) from two answers of the family,
 :meth:`Family.state_sizes` and :meth:`Family.direction_parameters`, which read only the
 configuration's plain fields and never call back into it.
@@ -41,7 +41,7 @@ from typing import Any, ClassVar, Protocol
 
 from hypothesis import strategies as st
 
-from rnn_conformance.arithmetic import Arithmetic
+from rnn_conformance.numerics.arithmetic import Arithmetic
 
 __all__ = [
     "SATURATED",
@@ -60,7 +60,7 @@ SATURATED = 20.0
 class Configuration(Protocol):
     """What a family reads of a configuration: its plain fields, never a derived shape.
 
-    :class:`~rnn_conformance.config.Configuration` is the one implementation; the family
+    :class:`~rnn_conformance.numerics.config.Configuration` is the one implementation; the family
     declares this instead of importing it, so that the configuration depends on the
     families and never the other way round.
     """
@@ -79,9 +79,11 @@ class Configuration(Protocol):
 
 @dataclass(frozen=True)
 class PinnedCase:
-    """A hand-picked case of a family, as data: :mod:`rnn_conformance.known_cases` builds it.
+    """A hand-picked case of a family, as data.
 
-    ``config`` holds :class:`~rnn_conformance.config.Configuration` keyword arguments (the
+    :mod:`rnn_conformance.generation.known_cases` builds it.
+
+    ``config`` holds :class:`~rnn_conformance.numerics.config.Configuration` keyword arguments (the
     family's own included). Without ``weights`` and ``input`` the values are drawn from a
     seeded generator; with them (a published tutorial's numbers), ``weights`` maps each
     parameter name to its values and ``input`` is the input sequence.

@@ -1,7 +1,7 @@
 """nn.RNN: the Elman recurrence ``h' = f(W_ih x + b_ih + W_hh h + b_hh)``, f = tanh or relu.
 
->>> from rnn_conformance.arithmetic import EXACT
->>> from rnn_conformance.config import RNNConfig
+>>> from rnn_conformance.numerics.arithmetic import EXACT
+>>> from rnn_conformance.numerics.config import RNNConfig
 >>> import numpy as np
 >>> state, _ = ELMAN.step(EXACT, RNNConfig(1, 1, nonlinearity="relu"), np.array([[-2.0]]),
 ...                       np.array([[3.0]]), (np.zeros((1, 1)),), {})
@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 
-from rnn_conformance.arithmetic import Arithmetic
 from rnn_conformance.families.base import Configuration, Family, PinnedCase, StepGradients
+from rnn_conformance.numerics.arithmetic import Arithmetic
 
 __all__ = ["ELMAN", "NONLINEARITIES", "TUTORIAL_INPUT", "Elman"]
 

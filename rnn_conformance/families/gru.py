@@ -13,8 +13,8 @@ as torch's kernels do, ``n + z * (h - n)``: the same number, and the rounding mo
 the form whose subtraction may cancel.
 
 >>> import numpy as np
->>> from rnn_conformance.arithmetic import EXACT
->>> from rnn_conformance.config import RNNConfig
+>>> from rnn_conformance.numerics.arithmetic import EXACT
+>>> from rnn_conformance.numerics.config import RNNConfig
 >>> config = RNNConfig(1, 1, family="gru")
 >>> gh = np.array([[0.0, 0.0, 2.0]])  # r = z = 1/2, gh_n = 2
 >>> (h,), _ = GRU.step(EXACT, config, np.zeros((1, 3)), gh, (np.ones((1, 1)),), {})
@@ -29,7 +29,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from rnn_conformance.arithmetic import Arithmetic
 from rnn_conformance.families.base import (
     SATURATED,
     Configuration,
@@ -38,6 +37,7 @@ from rnn_conformance.families.base import (
     StepGradients,
     sigmoid_slope,
 )
+from rnn_conformance.numerics.arithmetic import Arithmetic
 
 __all__ = ["GRU", "GatedRecurrentUnit"]
 

@@ -6,8 +6,8 @@ so ``h`` has ``proj_size`` features and ``c`` keeps ``hidden_size``; ``weight_hh
 the projected ``h`` and is (4H, proj_size).
 
 >>> import numpy as np
->>> from rnn_conformance.arithmetic import EXACT
->>> from rnn_conformance.config import RNNConfig
+>>> from rnn_conformance.numerics.arithmetic import EXACT
+>>> from rnn_conformance.numerics.config import RNNConfig
 >>> config = RNNConfig(1, 1, family="lstm")
 >>> (h, c), _ = LSTM.step(EXACT, config, np.zeros((1, 4)), np.zeros((1, 4)),
 ...                       (np.zeros((1, 1)), np.ones((1, 1))), {})
@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 import numpy as np
 from hypothesis import strategies as st
 
-from rnn_conformance.arithmetic import Arithmetic
 from rnn_conformance.families.base import (
     SATURATED,
     Configuration,
@@ -33,6 +32,7 @@ from rnn_conformance.families.base import (
     StepGradients,
     sigmoid_slope,
 )
+from rnn_conformance.numerics.arithmetic import Arithmetic
 
 __all__ = ["LSTM", "LongShortTermMemory"]
 

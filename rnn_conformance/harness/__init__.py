@@ -1,4 +1,4 @@
-"""Running one :class:`~rnn_conformance.cases.RNNCase` on the target and the reference.
+"""Running one :class:`~rnn_conformance.generation.cases.RNNCase` on the target and the reference.
 
 This package is the only part of the property layer that turns NumPy cases into tensors
 and back; property bodies call :func:`run_target` and :func:`run_reference` and then state

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_conformance.arithmetic import Array
-from rnn_conformance.cases import RNNCase
-from rnn_conformance.config import RNNConfig
-from rnn_conformance.parameters import rename_layer
+from rnn_conformance.generation.cases import RNNCase
+from rnn_conformance.numerics.arithmetic import Array
+from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.numerics.parameters import rename_layer
 
 __all__ = [
     "batch_axis",

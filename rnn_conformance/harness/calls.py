@@ -12,13 +12,13 @@ from typing import Any
 
 import torch
 
-from rnn_conformance.arithmetic import Array
-from rnn_conformance.cases import RNNCase
+from rnn_conformance.generation.cases import RNNCase
 from rnn_conformance.harness.subject import Subject
+from rnn_conformance.harness.target import TargetContractError
 from rnn_conformance.harness.tensors import TORCH_DTYPES, case_tensors
-from rnn_conformance.reference import as_float64
-from rnn_conformance.target import TargetContractError
-from rnn_conformance.tolerances.comparison import leaves
+from rnn_conformance.numerics.arithmetic import Array
+from rnn_conformance.numerics.reference import as_float64
+from rnn_conformance.numerics.tolerances.comparison import leaves
 
 __all__ = ["TargetRun", "as_float64_tree", "build_module", "check_result", "run_target"]
 
@@ -37,7 +37,7 @@ class TargetRun:
 
 
 def as_float64_tree(value: Any) -> Any:
-    """:func:`~rnn_conformance.reference.as_float64` of a tensor or of each in a tuple."""
+    """:func:`~rnn_conformance.numerics.reference.as_float64` of a tensor or of each in a tuple."""
     if isinstance(value, tuple | list):
         return tuple(as_float64_tree(v) for v in value)
     return as_float64(value)

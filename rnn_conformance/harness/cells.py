@@ -6,14 +6,14 @@ from typing import Any
 
 import torch
 
-from rnn_conformance.arithmetic import Array
-from rnn_conformance.cases import RNNCase
+from rnn_conformance.generation.cases import RNNCase
 from rnn_conformance.harness.calls import as_float64_tree
 from rnn_conformance.harness.subject import Subject
+from rnn_conformance.harness.target import TargetContractError
 from rnn_conformance.harness.tensors import TORCH_DTYPES, to_tensors
-from rnn_conformance.parameters import parse_parameter_name
-from rnn_conformance.target import TargetContractError
-from rnn_conformance.tolerances.comparison import leaves
+from rnn_conformance.numerics.arithmetic import Array
+from rnn_conformance.numerics.parameters import parse_parameter_name
+from rnn_conformance.numerics.tolerances.comparison import leaves
 
 __all__ = ["build_cell", "cell_params", "run_cell_target"]
 

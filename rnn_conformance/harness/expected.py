@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rnn_conformance.arithmetic import Array
-from rnn_conformance.cases import RNNCase
+from rnn_conformance.generation.cases import RNNCase
 from rnn_conformance.harness.axes import hidden_axes, output_axes
 from rnn_conformance.harness.calls import TargetRun
 from rnn_conformance.harness.subject import Subject
-from rnn_conformance.reference import ForwardTrace, forward_trace
-from rnn_conformance.tolerances import (
+from rnn_conformance.numerics.arithmetic import Array
+from rnn_conformance.numerics.reference import ForwardTrace, forward_trace
+from rnn_conformance.numerics.tolerances import (
     ForwardBounds,
     Precision,
     assert_within,
@@ -40,7 +40,7 @@ class Expected:
 def precision_for(subject: Subject, case: RNNCase, *, cell: bool = False) -> Precision:
     """The rounding the tolerance policy assumes for this case on this device.
 
-    ``cell=True`` uses the cell target's declared accuracy instead of the RNN target's.
+    ``cell=True`` uses the cell target's declared accuracy instead of the module target's.
     """
     device = subject.device
     declared = subject.cell_activation_error if cell else subject.activation_error
@@ -66,7 +66,8 @@ def compare_with_reference(subject: Subject, case: RNNCase, run: TargetRun) -> f
     expected = run_reference(case, precision)
     context = (
         f"{subject.target.spec} on {device} differs from the float64 reference by more than "
-        f"the tolerance policy allows ({precision.label}; see rnn_conformance.tolerances)\n"
+        f"the tolerance policy allows ({precision.label}; "
+        "see rnn_conformance.numerics.tolerances)\n"
         f"  {case.describe()}"
     )
     return _assert_output_and_h_n(case, run, expected, expected.bounds, 1.0, context)
@@ -83,7 +84,7 @@ def assert_runs_agree(
     """Assert two runs of the target on equivalent calls agree within twice the bound.
 
     Both runs must be in ``case``'s layout. Each is within one bound of the exact
-    result, hence the factor 2 (see rnn_conformance.tolerances).
+    result, hence the factor 2 (see rnn_conformance.numerics.tolerances).
     """
     device = subject.device
     __tracebackhide__ = True

@@ -6,17 +6,21 @@ from typing import Any
 
 import torch
 
-from rnn_conformance.arithmetic import Array
-from rnn_conformance.backprop import Gradients
-from rnn_conformance.cases import RNNCase
+from rnn_conformance.generation.cases import RNNCase
 from rnn_conformance.harness.calls import build_module, check_result
 from rnn_conformance.harness.expected import reference_trace
 from rnn_conformance.harness.subject import Subject
+from rnn_conformance.harness.target import TargetContractError
 from rnn_conformance.harness.tensors import case_tensors, to_tensors
-from rnn_conformance.reference import as_float64
-from rnn_conformance.target import TargetContractError
-from rnn_conformance.tolerances import Precision, forward_error_bounds, gradients_and_error_bounds
-from rnn_conformance.tolerances.comparison import leaves
+from rnn_conformance.numerics.arithmetic import Array
+from rnn_conformance.numerics.backprop import Gradients
+from rnn_conformance.numerics.reference import as_float64
+from rnn_conformance.numerics.tolerances import (
+    Precision,
+    forward_error_bounds,
+    gradients_and_error_bounds,
+)
+from rnn_conformance.numerics.tolerances.comparison import leaves
 
 __all__ = ["reference_gradients", "run_target_gradients"]
 

@@ -1,6 +1,6 @@
 """What a property checks: a :class:`Subject`, one value naming the family, targets and device.
 
-A session holds a list of subjects (:mod:`rnn_conformance.session`); every property runs
+A session holds a list of subjects (:mod:`rnn_conformance.running.session`); every property runs
 once per subject, which it receives as the ``subject`` fixture, and asks it, never a
 global, for the family, the targets and their declarations.
 """
@@ -12,14 +12,14 @@ from typing import Any
 
 from hypothesis import event, note
 
-from rnn_conformance.capabilities import skip_reason
-from rnn_conformance.cases import RNNCase
-from rnn_conformance.config import RNNConfig
 from rnn_conformance.constants import DEFAULT_TRANSFORM
-from rnn_conformance.devices import TF32Policy
-from rnn_conformance.drawing import USES, Uses
 from rnn_conformance.families import Family
-from rnn_conformance.target import Target
+from rnn_conformance.generation.capabilities import skip_reason
+from rnn_conformance.generation.cases import RNNCase
+from rnn_conformance.generation.drawing import USES, Uses
+from rnn_conformance.harness.devices import TF32Policy
+from rnn_conformance.harness.target import Target
+from rnn_conformance.numerics.config import RNNConfig
 
 __all__ = [
     "GatedValueDrawn",
@@ -112,7 +112,7 @@ class Subject:
         printer.text(repr(self))
 
     def supports(self, case: RNNCase) -> bool:
-        """Whether the case is within the RNN target's declared capabilities."""
+        """Whether the case is within the module target's declared capabilities."""
         return not missing_capabilities(case, self.unsupported)
 
     def cell_supports(self, case: RNNCase) -> bool:
@@ -124,13 +124,13 @@ class Subject:
         if uses not in USES:
             raise ValueError(f"uses={uses!r} must be one of {list(USES)}")
         rnn = self.unsupported if uses != "cell" else frozenset()
-        return rnn | (self.cell_unsupported if uses != "rnn" else frozenset())
+        return rnn | (self.cell_unsupported if uses != "module" else frozenset())
 
 
 class GatedValueDrawn(RuntimeError):
     """A property drew a case needing a capability its target declared unsupported.
 
-    The strategies never draw one (:mod:`rnn_conformance.strategies`), so this is a bug
+    The strategies never draw one (:mod:`rnn_conformance.generation.strategies`), so this is a bug
     in the property's strategy (built for another target, or by hand without the
     declarations), not in the target: it is raised rather than run against the target.
     """
@@ -143,7 +143,11 @@ def missing_capabilities(case: RNNCase, unsupported: frozenset[str]) -> frozense
     return gaps | (case.config.needed_capabilities() & unsupported)
 
 
-_WHO = {"rnn": "the RNN target", "cell": "the cell target", "both": "the RNN or cell target"}
+_WHO = {
+    "module": "the module target",
+    "cell": "the cell target",
+    "both": "the module or cell target",
+}
 
 
 def _drawn_within(missing: frozenset[str], what: str, uses: Uses) -> None:
@@ -156,7 +160,7 @@ def _drawn_within(missing: frozenset[str], what: str, uses: Uses) -> None:
         )
 
 
-def observe(subject: Subject, case: RNNCase, *, uses: Uses = "rnn") -> None:
+def observe(subject: Subject, case: RNNCase, *, uses: Uses = "module") -> None:
     """Start a property's example: check the case against the declarations, record it.
 
     The strategies never draw a value that the targets the property ``uses`` declared
@@ -174,11 +178,11 @@ def observe(subject: Subject, case: RNNCase, *, uses: Uses = "rnn") -> None:
 def observe_config(subject: Subject, config: RNNConfig) -> None:
     """:func:`observe` for a property of the constructor alone: check and record the config.
 
-    A configuration the RNN target declared it lacks (``bias=False``, ``proj_size > 0``,
+    A configuration the module target declared it lacks (``bias=False``, ``proj_size > 0``,
     ``bidirectional=True``) is never drawn (:class:`GatedValueDrawn` if it is); the
-    ``event`` is the configuration's :meth:`~rnn_conformance.config.RNNConfig.label`.
+    ``event`` is the configuration's :meth:`~rnn_conformance.numerics.config.RNNConfig.label`.
     """
     label = config.label()
-    _drawn_within(config.needed_capabilities() & subject.unsupported, label, "rnn")
+    _drawn_within(config.needed_capabilities() & subject.unsupported, label, "module")
     event(label)
     note(config.describe())

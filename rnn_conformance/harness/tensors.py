@@ -7,13 +7,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnn_conformance.cases import MemoryLayout, RNNCase
-from rnn_conformance.dtypes import DTYPES
+from rnn_conformance.generation.cases import MemoryLayout, RNNCase
+from rnn_conformance.numerics.dtypes import DTYPES
 
 __all__ = ["TORCH_DTYPES", "case_tensors", "to_tensor", "to_tensors"]
 
 TORCH_DTYPES: dict[str, torch.dtype] = {name: getattr(torch, name) for name in DTYPES}
-"""The dtypes of :data:`rnn_conformance.dtypes.DTYPES` as torch dtypes."""
+"""The dtypes of :data:`rnn_conformance.numerics.dtypes.DTYPES` as torch dtypes."""
 
 
 def to_tensor(
@@ -64,8 +64,8 @@ def case_tensors(case: RNNCase, device: str) -> tuple[torch.Tensor, Any]:
     (drawn representable in the dtype), so the reference sees the same numbers. Load
     ``case.params`` into the module with the same dtype.
 
-    >>> from rnn_conformance.known_cases import bidirectional_two_layer_batch_first_with_hx
-    >>> case = bidirectional_two_layer_batch_first_with_hx()
+    >>> from rnn_conformance.generation import known_cases
+    >>> case = known_cases.bidirectional_two_layer_batch_first_with_hx()
     >>> x, hx = case_tensors(case, "cpu")
     >>> x.shape, x.dtype, hx.shape
     (torch.Size([3, 5, 3]), torch.float32, torch.Size([4, 3, 4]))

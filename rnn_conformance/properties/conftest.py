@@ -1,9 +1,10 @@
 """A safety net: the suite's hooks, for sessions the plugin did not recognise as the suite's.
 
-The plugin registers the session's hooks (:mod:`rnn_conformance.hooks`) up front when the session's
-arguments reach the properties (see :func:`rnn_conformance.plugin.runs_the_properties`).
-Should pytest reach them some other way, this conftest registers the hooks when it is
-loaded, so that the properties still get their fixtures, gating and time limit.
+The plugin registers the session's hooks (:mod:`rnn_conformance.running.hooks`) up front
+when the session's arguments reach the properties (see
+:func:`rnn_conformance.plugin.runs_the_properties`). Should pytest reach them some other
+way, this conftest registers the hooks when it is loaded, so that the properties still get
+their fixtures, gating and time limit.
 """
 
 import pytest

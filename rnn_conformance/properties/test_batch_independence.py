@@ -10,6 +10,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rnn_conformance.generation.strategies import batch_sizes, rnn_cases
 from rnn_conformance.harness import (
     TargetRun,
     assert_runs_agree,
@@ -18,8 +19,7 @@ from rnn_conformance.harness import (
     observe,
     run_target,
 )
-from rnn_conformance.layouts import map_state
-from rnn_conformance.strategies import batch_sizes, rnn_cases
+from rnn_conformance.numerics.layouts import map_state
 
 several = batch_sizes(min_size=2, allow_unbatched=False, allow_empty=False)
 

@@ -19,7 +19,7 @@ both. Each module must have the family's torch module's defaults:
   device). The module is moved with ``.to(device)`` for a device other than the CPU, since
   the defaults put it on the CPU.
 
-Tolerance: the policy's float32 bound (rnn_conformance.tolerances), as every property
+Tolerance: the policy's float32 bound (rnn_conformance.numerics.tolerances), as every property
 comparing with the reference.
 """
 
@@ -28,15 +28,15 @@ import torch
 from hypothesis import given, target
 from hypothesis import strategies as st
 
+from rnn_conformance.generation.strategies import batch_sizes, rnn_cases, rnn_configs
 from rnn_conformance.harness import (
     TORCH_DTYPES,
     compare_with_reference,
     observe,
     run_target,
 )
-from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
-from rnn_conformance.target import TargetContractError
-from rnn_conformance.target_calls import announce_build, watch_module
+from rnn_conformance.harness.target import TargetContractError
+from rnn_conformance.harness.target_calls import announce_build, watch_module
 
 DTYPE = "float32"
 """The dtype of the results compared: torch's default dtype, unless a session changes it."""

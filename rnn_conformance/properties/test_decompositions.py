@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from rnn_conformance.cases import RNNCase
+from rnn_conformance.generation.cases import RNNCase
+from rnn_conformance.generation.strategies import batch_sizes, rnn_cases, rnn_configs
 from rnn_conformance.harness import (
     Expected,
     Subject,
@@ -32,9 +33,8 @@ from rnn_conformance.harness import (
     run_target,
     time_axis,
 )
-from rnn_conformance.layouts import map_state, output_part
-from rnn_conformance.strategies import batch_sizes, rnn_cases, rnn_configs
-from rnn_conformance.tolerances import ToleranceError, assert_within
+from rnn_conformance.numerics.layouts import map_state, output_part
+from rnn_conformance.numerics.tolerances import ToleranceError, assert_within
 
 non_empty = batch_sizes(allow_empty=False)
 
@@ -204,7 +204,7 @@ def _blame(
     assert subject.cell_target is not None
     parts = {
         f"the cell target {subject.cell_target.spec}": _deviation(case, stepped, cell_expected),
-        f"the RNN target {subject.target.spec}": _deviation(case, whole, rnn_expected),
+        f"the module target {subject.target.spec}": _deviation(case, whole, rnn_expected),
     }
     at_fault = [who for who, deviation in parts.items() if deviation is not None]
     if len(at_fault) == 2:

@@ -21,7 +21,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rnn_conformance.config import RNNConfig
+from rnn_conformance.generation.strategies import rnn_cases
 from rnn_conformance.harness import (
     TORCH_DTYPES,
     TargetRun,
@@ -30,10 +30,10 @@ from rnn_conformance.harness import (
     observe,
     run_target,
 )
-from rnn_conformance.hooks.configure import facts_of
-from rnn_conformance.hooks.subjects import across_devices
-from rnn_conformance.strategies import rnn_cases
-from rnn_conformance.target import Target, TargetContractError
+from rnn_conformance.harness.target import Target, TargetContractError
+from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.running.hooks.configure import facts_of
+from rnn_conformance.running.hooks.subjects import across_devices
 
 REDUCED_PRECISION = ("float16", "bfloat16")
 

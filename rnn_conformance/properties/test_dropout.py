@@ -32,9 +32,10 @@ import torch
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from rnn_conformance.cases import RNNCase
-from rnn_conformance.config import RNNConfig
-from rnn_conformance.drawing import current_family
+from rnn_conformance.generation.cases import RNNCase
+from rnn_conformance.generation.drawing import current_family
+from rnn_conformance.generation.known_cases import seeded_case
+from rnn_conformance.generation.strategies import batch_sizes, config_flags, rnn_cases, rnn_configs
 from rnn_conformance.harness import (
     build_module,
     compare_with_reference,
@@ -47,12 +48,11 @@ from rnn_conformance.harness import (
     run_target,
     to_tensor,
 )
-from rnn_conformance.known_cases import seeded_case
-from rnn_conformance.layouts import map_state
-from rnn_conformance.parameters import parse_parameter_name
-from rnn_conformance.reference import as_float64, forward_trace
-from rnn_conformance.strategies import batch_sizes, config_flags, rnn_cases, rnn_configs
-from rnn_conformance.tolerances import SAFETY, assert_within, forward_error_bounds, leaves
+from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.numerics.layouts import map_state
+from rnn_conformance.numerics.parameters import parse_parameter_name
+from rnn_conformance.numerics.reference import as_float64, forward_trace
+from rnn_conformance.numerics.tolerances import SAFETY, assert_within, forward_error_bounds, leaves
 
 FALSE_ALARM_PER_EXAMPLE = 1e-8
 non_empty = batch_sizes(allow_empty=False)

@@ -35,11 +35,11 @@ import torch
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from rnn_conformance.config import RNNConfig
 from rnn_conformance.families import Family
+from rnn_conformance.generation.strategies import dtype_names, rnn_configs
 from rnn_conformance.harness import observe_config
-from rnn_conformance.hooks.subjects import per_subject
-from rnn_conformance.strategies import dtype_names, rnn_configs
+from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.running.hooks.subjects import per_subject
 
 Arg = tuple[tuple[int, ...], str] | tuple["Arg", ...]
 """A call argument as (shape, torch dtype name), materialised as zeros on the device, or a

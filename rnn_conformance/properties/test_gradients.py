@@ -2,8 +2,8 @@
 
 For a random linear functional ``sum(g_out * output) + sum(g_h * h_n)`` (``g_out``
 and ``g_h`` drawn like inputs, exact in the target dtype), the gradients with respect
-to input, hx and every parameter must match ``rnn_conformance.backprop`` within
-SAFETY x the gradient bound of ``rnn_conformance.tolerances`` (rounding and forward
+to input, hx and every parameter must match ``rnn_conformance.numerics.backprop`` within
+SAFETY x the gradient bound of ``rnn_conformance.numerics.tolerances`` (rounding and forward
 errors propagated backwards; a relu derivative may flip only where the pre-activation is
 within its error bound of zero). ``torch.autograd.gradcheck`` must also pass in float64
 on small cases, comparing the target's analytic gradients with its own finite
@@ -16,7 +16,14 @@ from hypothesis import given, target
 from hypothesis import strategies as st
 from torch.autograd.gradcheck import GradcheckError  # torch.autograd.gradcheck is the function
 
-from rnn_conformance.drawing import current_family
+from rnn_conformance.generation.drawing import current_family
+from rnn_conformance.generation.strategies import (
+    batch_sizes,
+    float_arrays,
+    rnn_cases,
+    rnn_configs,
+    sequence_lengths,
+)
 from rnn_conformance.harness import (
     build_module,
     case_tensors,
@@ -27,15 +34,8 @@ from rnn_conformance.harness import (
     reference_gradients,
     run_target_gradients,
 )
-from rnn_conformance.layouts import pack_state
-from rnn_conformance.strategies import (
-    batch_sizes,
-    float_arrays,
-    rnn_cases,
-    rnn_configs,
-    sequence_lengths,
-)
-from rnn_conformance.tolerances import assert_within, leaves
+from rnn_conformance.numerics.layouts import pack_state
+from rnn_conformance.numerics.tolerances import assert_within, leaves
 
 non_empty = batch_sizes(allow_empty=False)
 
@@ -66,7 +66,7 @@ def test_gradients_match_reference_bptt(subject, case, data):
     context = (
         f"gradient from {subject.target.spec}'s autograd on {device} differs from the "
         f"reference's backpropagation through time ({precision.label}; see "
-        f"rnn_conformance.tolerances.gradients_and_error_bounds)\n  {case.describe()}"
+        f"rnn_conformance.numerics.tolerances.gradients_and_error_bounds)\n  {case.describe()}"
     )
     worst = 0.0
     for name, value in expected.items():

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from hypothesis import given
 
-from rnn_conformance.cases import RNNCase
+from rnn_conformance.generation.cases import RNNCase
+from rnn_conformance.generation.strategies import memory_layouts, rnn_cases, rnn_configs
 from rnn_conformance.harness import build_module, case_tensors, observe, run_target
-from rnn_conformance.layouts import map_state, output_part, pack_state, state_parts
-from rnn_conformance.strategies import memory_layouts, rnn_cases, rnn_configs
-from rnn_conformance.tolerances import assert_identical, leaves
+from rnn_conformance.numerics.layouts import map_state, output_part, pack_state, state_parts
+from rnn_conformance.numerics.tolerances import assert_identical, leaves
 
 
 def starting_within_range(case: RNNCase) -> RNNCase:

@@ -9,10 +9,10 @@ Both are copies of one computed state, so no tolerance applies.
 import pytest
 from hypothesis import given
 
+from rnn_conformance.generation.strategies import rnn_cases, rnn_configs
 from rnn_conformance.harness import hidden_axes, observe, output_at_step, run_target
-from rnn_conformance.layouts import output_part
-from rnn_conformance.strategies import rnn_cases, rnn_configs
-from rnn_conformance.tolerances import assert_identical
+from rnn_conformance.numerics.layouts import output_part
+from rnn_conformance.numerics.tolerances import assert_identical
 
 
 def _unit_axes(case):

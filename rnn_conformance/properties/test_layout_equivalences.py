@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, target
 from hypothesis import strategies as st
 
+from rnn_conformance.generation.strategies import batch_sizes, rnn_cases
 from rnn_conformance.harness import (
     assert_runs_agree,
     batch_axis,
@@ -18,8 +19,7 @@ from rnn_conformance.harness import (
     observe,
     run_target,
 )
-from rnn_conformance.layouts import map_state
-from rnn_conformance.strategies import batch_sizes, rnn_cases
+from rnn_conformance.numerics.layouts import map_state
 
 batched_only = batch_sizes(allow_unbatched=False)
 

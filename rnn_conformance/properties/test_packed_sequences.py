@@ -22,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from rnn_conformance.generation.strategies import batch_sizes, rnn_cases
 from rnn_conformance.harness import (
     batch_axis,
     build_module,
@@ -34,11 +35,10 @@ from rnn_conformance.harness import (
     run_reference,
     time_axis,
 )
-from rnn_conformance.layouts import map_state
-from rnn_conformance.reference import as_float64
-from rnn_conformance.strategies import batch_sizes, rnn_cases
-from rnn_conformance.target import TargetContractError
-from rnn_conformance.tolerances import assert_identical, assert_within
+from rnn_conformance.harness.target import TargetContractError
+from rnn_conformance.numerics.layouts import map_state
+from rnn_conformance.numerics.reference import as_float64
+from rnn_conformance.numerics.tolerances import assert_identical, assert_within
 
 batched = batch_sizes(allow_unbatched=False, allow_empty=False)
 

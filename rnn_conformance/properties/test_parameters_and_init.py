@@ -22,11 +22,11 @@ import pytest
 import torch
 from hypothesis import example, given
 
-from rnn_conformance.config import RNNConfig
+from rnn_conformance.generation.strategies import rnn_configs
 from rnn_conformance.harness import TORCH_DTYPES, observe_config
-from rnn_conformance.hooks.subjects import per_subject
-from rnn_conformance.strategies import rnn_configs
-from rnn_conformance.target import TargetContractError, resolve
+from rnn_conformance.harness.target import TargetContractError, resolve
+from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.running.hooks.subjects import per_subject
 
 FALSE_ALARM_PER_EXAMPLE = 1e-8
 LARGE = "the large configuration"
@@ -203,7 +203,7 @@ def test_bad_constructor_arguments_raise_like_nn_rnn(subject, change, error):
         if isinstance(raised, NotImplementedError):
             did += (
                 "; NotImplementedError says a feature is missing: declare the capability "
-                "(rnn_conformance.capabilities) if the target lacks one"
+                "(rnn_conformance.generation.capabilities) if the target lacks one"
             )
     raise AssertionError(
         f"{claim}\n  arguments: {_call(subject.target, bad, device)}\n"

@@ -3,24 +3,24 @@
 This is the numerical heart of the subject: every knob (tanh/relu, layers, bias,
 bidirectional, batch_first, unbatched, hx or not, float32/float64, non-contiguous
 input and hx) against an independent implementation of nn.RNN's recurrence, plus the
-pinned cases of :mod:`rnn_conformance.known_cases` (tutorial numbers, empty batch, one
+pinned cases of :mod:`rnn_conformance.generation.known_cases` (tutorial numbers, empty batch, one
 step, 96 steps, 72 hidden units, float64), each its own test.
-Tolerance: SAFETY x the first-order error bound of rnn_conformance.tolerances.
+Tolerance: SAFETY x the first-order error bound of rnn_conformance.numerics.tolerances.
 """
 
 import pytest
 from hypothesis import given, target
 
-from rnn_conformance.capabilities import skip_reason
+from rnn_conformance.generation.capabilities import skip_reason
+from rnn_conformance.generation.known_cases import known_cases
+from rnn_conformance.generation.strategies import memory_layouts, rnn_cases
 from rnn_conformance.harness import (
     compare_with_reference,
     missing_capabilities,
     observe,
     run_target,
 )
-from rnn_conformance.hooks.subjects import per_subject
-from rnn_conformance.known_cases import known_cases
-from rnn_conformance.strategies import memory_layouts, rnn_cases
+from rnn_conformance.running.hooks.subjects import per_subject
 
 
 # No @example here: Hypothesis runs explicit examples first and stops at the first that

@@ -3,11 +3,12 @@
 One step ``h' = f(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh)`` for batched (N, H_in) and
 unbatched (H_in,) input, with and without ``hx``; parameter names and shapes as
 nn.RNNCell's. Tolerance: the forward policy for a one-step, one-layer RNN, with the
-cell target's own declared gaps and accuracy (not the RNN target's).
+cell target's own declared gaps and accuracy (not the module target's).
 """
 
 from hypothesis import given
 
+from rnn_conformance.generation.strategies import rnn_cases, rnn_configs, sequence_lengths
 from rnn_conformance.harness import (
     build_cell,
     hidden_axes,
@@ -16,9 +17,8 @@ from rnn_conformance.harness import (
     run_cell_target,
     run_reference,
 )
-from rnn_conformance.layouts import map_state
-from rnn_conformance.strategies import rnn_cases, rnn_configs, sequence_lengths
-from rnn_conformance.tolerances import assert_within
+from rnn_conformance.numerics.layouts import map_state
+from rnn_conformance.numerics.tolerances import assert_within
 
 one_step_cases = rnn_cases(
     # The family's cell has no projection (nn.LSTMCell takes no proj_size).

@@ -7,8 +7,8 @@ right shapes. Also checks the results' dtype and device.
 
 from hypothesis import given
 
+from rnn_conformance.generation.strategies import memory_layouts, rnn_cases
 from rnn_conformance.harness import check_result, observe, run_target
-from rnn_conformance.strategies import memory_layouts, rnn_cases
 
 
 @given(case=rnn_cases(layouts=memory_layouts()))

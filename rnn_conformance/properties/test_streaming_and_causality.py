@@ -11,6 +11,13 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rnn_conformance.generation.strategies import (
+    batch_sizes,
+    rnn_cases,
+    rnn_configs,
+    round_to_dtype,
+    sequence_lengths,
+)
 from rnn_conformance.harness import (
     TargetRun,
     assert_runs_agree,
@@ -22,14 +29,7 @@ from rnn_conformance.harness import (
     run_target,
     time_axis,
 )
-from rnn_conformance.strategies import (
-    batch_sizes,
-    rnn_cases,
-    rnn_configs,
-    round_to_dtype,
-    sequence_lengths,
-)
-from rnn_conformance.tolerances import assert_within
+from rnn_conformance.numerics.tolerances import assert_within
 
 long_enough = sequence_lengths(min_len=2, max_len=40)
 # A second bidirectional layer mixes both directions, so neither half is causal there:

@@ -1,9 +1,9 @@
 """Standalone reproduction scripts: one Python file per failing property, for upstream issues.
 
 While a property's Hypothesis example runs, a :class:`CallRecorder` (one more observer of
-:mod:`rnn_conformance.target_calls`) keeps a CPU copy of every call of the target: the
+:mod:`rnn_conformance.harness.target_calls`) keeps a CPU copy of every call of the target: the
 constructor arguments, the module's weights (its ``state_dict``), its training mode and
-the call's arguments. :mod:`rnn_conformance.failures` starts a recorder for each example
+the call's arguments. :mod:`rnn_conformance.running.failures` starts a recorder for each example
 and attaches it to the exception of a failing one; Hypothesis replays the minimal failing
 example last, so the attached record is the minimal example's.
 
@@ -15,7 +15,7 @@ with the same arguments and weights and called the same way. The script compares
 * results: type and structure (``(output, h_n)``, tuples, ``PackedSequence`` with its
   ``batch_sizes`` and indices), then shape, dtype and device of every tensor, then values
   within a tolerance stated as a number, derived from the suite's policy
-  (:mod:`rnn_conformance.tolerances`) for that very call: each implementation may be off
+  (:mod:`rnn_conformance.numerics.tolerances`) for that very call: each implementation may be off
   by ``SAFETY * bound`` from the exact result, so two may differ by twice that;
 * errors: where torch's module raises type ``E``, the target must raise an ``E`` (not
   ``NotImplementedError``); where torch's returns, the target must not raise.
@@ -36,7 +36,7 @@ tolerance), :mod:`~rnn_conformance.repro.literals` (values as Python source),
 script's text), :mod:`~rnn_conformance.repro.selection` (the call whose script is written).
 
 >>> import torch
->>> from rnn_conformance.target_calls import observing, watch_module
+>>> from rnn_conformance.harness.target_calls import observing, watch_module
 >>> module = torch.nn.RNN(1, 1)
 >>> watch_module("torch.nn:RNN", module, {"input_size": 1, "hidden_size": 1})
 >>> with observing(CallRecorder()) as recorder:

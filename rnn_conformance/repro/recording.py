@@ -1,6 +1,6 @@
 """Recording a target's calls and constructions while a property's example runs.
 
-A :class:`CallRecorder` is one more observer of :mod:`rnn_conformance.target_calls`: it
+A :class:`CallRecorder` is one more observer of :mod:`rnn_conformance.harness.target_calls`: it
 keeps CPU copies, since the target may change or free its tensors after the call and the
 script is written only once the example has failed. :data:`BUILDS` keeps constructions for
 the properties that call only the constructor.
@@ -64,7 +64,10 @@ def _copy(value: Any) -> Any:
 
 
 class CallRecorder:
-    """An observer (:mod:`rnn_conformance.target_calls`) keeping copies of a target's calls."""
+    """An observer keeping copies of a target's calls.
+
+    See :mod:`rnn_conformance.harness.target_calls` for observers.
+    """
 
     def __init__(self) -> None:
         self.calls: list[RecordedCall] = []
@@ -153,4 +156,4 @@ class BuildLog:
 
 
 BUILDS = BuildLog()
-"""The log :mod:`rnn_conformance.failures` registers as an observer in each session."""
+"""The log :mod:`rnn_conformance.running.failures` registers as an observer in each session."""

@@ -3,7 +3,7 @@
 A call is replayable when torch's module (or cell) of the family, built with the same
 arguments and loaded with the same weights, computes the same function: no dropout's
 random masks, the same weights' names, one dtype. The tolerance is the suite's own policy
-(:mod:`rnn_conformance.tolerances`) for that very call, so a script fails exactly where
+(:mod:`rnn_conformance.numerics.tolerances`) for that very call, so a script fails exactly where
 the property did.
 """
 
@@ -114,7 +114,7 @@ def _oracle_state_names(oracle: Any, call: RecordedCall) -> list[str] | None:
 
 def as_numpy(value: Any) -> Any:
     """Recorded tensors (nested in tuples) as float64 arrays, for the reference."""
-    from rnn_conformance.reference import as_float64
+    from rnn_conformance.numerics.reference import as_float64
 
     if isinstance(value, RecordedTensor):
         return as_float64(value.tensor)
@@ -125,7 +125,7 @@ def as_numpy(value: Any) -> Any:
 
 def config_of(family: Any, built_with: Mapping[str, Any], role: str) -> Any:
     """The reference's ``RNNConfig`` for the constructor arguments (a cell's: one layer)."""
-    from rnn_conformance.config import SHARED_ARGUMENTS, RNNConfig
+    from rnn_conformance.numerics.config import SHARED_ARGUMENTS, RNNConfig
 
     fields = {*SHARED_ARGUMENTS, *family.options}
     given = {name: value for name, value in built_with.items() if name in fields}
@@ -145,8 +145,8 @@ def largest_bound(context: FailureContext, call: RecordedCall, role: str) -> flo
     that of a one-step, one-layer module with its weights. ``None`` if torch's module would
     reject the call (then no values are compared).
     """
-    from rnn_conformance.reference import forward_trace
-    from rnn_conformance.tolerances import Precision, forward_error_bounds, leaves
+    from rnn_conformance.numerics.reference import forward_trace
+    from rnn_conformance.numerics.tolerances import Precision, forward_error_bounds, leaves
 
     family = family_of(context)
     suite = _suite(context)
@@ -199,7 +199,7 @@ def largest_bound(context: FailureContext, call: RecordedCall, role: str) -> flo
 
 def reference_results(context: FailureContext, call: RecordedCall) -> tuple[Any, Any] | None:
     """The reference's ``(output, h_n)`` for a module call with a tensor input, if it runs."""
-    from rnn_conformance.reference import forward_trace
+    from rnn_conformance.numerics.reference import forward_trace
 
     args = [*call.args, None][:2]
     if not isinstance(args[0], RecordedTensor) or call.kwargs or len(call.args) > 2:

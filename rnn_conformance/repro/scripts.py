@@ -71,8 +71,8 @@ def render_call(
     expected: tuple[Any, Any] | None = None,
 ) -> str:
     """The script's source. ``expected``: the reference's results, when the target is torch's."""
-    from rnn_conformance.target import Target
-    from rnn_conformance.tolerances import SAFETY, unit_roundoff
+    from rnn_conformance.harness.target import Target
+    from rnn_conformance.numerics.tolerances import SAFETY, unit_roundoff
 
     family = family_of(context)
     oracle_spec = family.cell_target if role == "cell" else family.module_target
@@ -122,8 +122,8 @@ def render_call(
         tolerance = (
             comment_paragraph(
                 "Tolerance, from rnn-conformance's policy for this call "
-                "(rnn_conformance.tolerances): the target may differ from the exact result "
-                f"by SAFETY * bound = {SAFETY:g} * {bound:.3g} = {each:.3g} (bound: the "
+                "(rnn_conformance.numerics.tolerances): the target may differ from the exact "
+                f"result by SAFETY * bound = {SAFETY:g} * {bound:.3g} = {each:.3g} (bound: the "
                 "largest element bound of this call's results), plus the rounding of the "
                 f"expected values to {str(dtype).removeprefix('torch.')}, u * max|expected|"
                 f" = {rounding:.3g}."
@@ -135,8 +135,8 @@ def render_call(
         tolerance = (
             comment_paragraph(
                 "Tolerance, from rnn-conformance's policy for this call "
-                "(rnn_conformance.tolerances): an implementation may differ from the exact "
-                f"result by SAFETY * bound = {SAFETY:g} * {bound:.3g} = {each:.3g} (bound: "
+                "(rnn_conformance.numerics.tolerances): an implementation may differ from the "
+                f"exact result by SAFETY * bound = {SAFETY:g} * {bound:.3g} = {each:.3g} (bound: "
                 f"the largest element bound of this call's results in "
                 f"{str(dtype).removeprefix('torch.')}), so the target and {oracle_name}, each "
                 f"within it, may differ by the sum of their bounds, 2 * {each:.3g}."
@@ -290,7 +290,7 @@ def _leaf_structure(expected: tuple[Any, Any], family: Any) -> str:
 
 def render_build(prop: str, message: str, build: RecordedBuild, oracle_spec: str) -> str:
     """A script checking one construction: torch raises ``E``, so must the target, or not."""
-    from rnn_conformance.target import Target
+    from rnn_conformance.harness.target import Target
 
     oracle_name = "nn." + oracle_spec.partition(":")[2]
     dtype = build.dtype if isinstance(build.dtype, torch.dtype) else torch.float32

@@ -44,7 +44,7 @@ def build_reproduction(
     >>> build_reproduction([], "test_x", "", family_named("rnn")).note.startswith("no standalone")
     True
     """
-    from rnn_conformance.target import resolve
+    from rnn_conformance.harness.target import resolve
 
     if not builds:
         return Reproduction(
@@ -81,7 +81,7 @@ def _exit_code(source: str, spec: str) -> tuple[int, str]:
     """Run the script's ``main(spec)`` in this process; its exit code and printed text."""
     namespace: dict[str, Any] = {"__name__": "rnn_conformance_repro"}
     printed = io.StringIO()
-    from rnn_conformance import float_state
+    from rnn_conformance.harness import float_state
 
     try:
         with contextlib.redirect_stdout(printed):
@@ -96,7 +96,7 @@ def _exit_code(source: str, spec: str) -> tuple[int, str]:
 
 
 def reproduction(context: Any) -> Reproduction:
-    """The script for a failure's record (attached by :mod:`rnn_conformance.failures`).
+    """The script for a failure's record (attached by :mod:`rnn_conformance.running.failures`).
 
     ``context`` has ``property``, ``calls`` (:class:`RecordedCall`), ``dropped``,
     ``arguments`` (the property's, ``suite`` and ``device`` among them) and ``message``.
@@ -105,7 +105,7 @@ def reproduction(context: Any) -> Reproduction:
     >>> reproduction(FailureContext("test_x", calls=[])).note.startswith("no standalone script")
     True
     """
-    from rnn_conformance.target import resolve
+    from rnn_conformance.harness.target import resolve
 
     calls = list(context.calls)
     if not calls:
