@@ -2,16 +2,24 @@
 
 CI (``.ci/run``) runs the README's test command in two environments, ``latest`` and
 ``oldest``, and sets ``RNN_CI_SHARE`` to ``0/2`` in the first and ``1/2`` in the second.
-The catalogue of broken implementations (tests/broken_catalogue.py) is the largest part of
-the self-tests, one pytest process per entry, and what it checks, that a property catches
-a defect, is the same in both environments; so each entry runs in the environment its
-index picks. Both environments still run half of the catalogue on their own versions, and
-every entry runs once per CI run. The compiled example's run (torch.compile of nn.RNN under
-the properties, the slowest self-test) depends on torch, pinned to the same 2.13.0 in both,
-and runs in one environment too. Unset, as on a developer's machine, everything runs.
+The properties (``rnn_conformance/properties``), the docstring examples and ``examples/``
+run in both: they are what a user runs, on each end of the dependency ranges. The
+self-tests under ``tests/`` check the suite itself, mostly by starting pytest sessions, and
+are most of CI's time; each runs in one environment only, so that each environment runs
+about half of them on its own versions and every self-test runs once per CI run.
+
+Which half: a test marked ``@pytest.mark.ci_share(position)`` runs where ``position % n ==
+k`` (a module whose tests share an expensive module-scoped fixture is marked as a whole, so
+the fixture is built once per CI run). Every other self-test takes its place in its file's
+sorted node ids (offset by a checksum of the file's name), so each file is split evenly
+between the two environments. Unset, as on a developer's machine, everything runs. A
+self-test left out is reported as a skip whose reason names this file, never silently
+deselected.
 """
 
 import os
+import zlib
+from collections import defaultdict
 
 import pytest
 
@@ -31,11 +39,33 @@ def share() -> tuple[int, int] | None:
 
 
 def in_this_share(position: int) -> pytest.MarkDecorator:
-    """Skip the test at ``position`` unless this CI environment's share runs it."""
+    """Run the marked test (or module) in the environment that ``position`` picks."""
+    return pytest.mark.ci_share(position)
+
+
+def leave_out_other_shares(items: list[pytest.Item]) -> None:
+    """Mark every self-test that this environment's share does not run as skipped."""
     mine = share()
-    runs = mine is None or position % mine[1] == mine[0]
-    return pytest.mark.skipif(
-        not runs,
-        reason=f"CI runs this self-test in one of its two environments ({ENV}="
-        f"{os.environ.get(ENV, '')}): it runs in the other (see tests/ci_share.py)",
+    if mine is None:
+        return
+    k, n = mine
+    unplaced: dict[str, list[pytest.Item]] = defaultdict(list)
+    position: dict[str, int] = {}
+    for item in items:
+        marker = item.get_closest_marker("ci_share")
+        if marker is not None:
+            position[item.nodeid] = int(marker.args[0])
+        else:
+            unplaced[item.nodeid.split("::", 1)[0]].append(item)
+    for path, in_file in unplaced.items():
+        # Offset by the file's name, so that single-test files do not all land in share 0.
+        start = zlib.crc32(path.encode())
+        for index, item in enumerate(sorted(in_file, key=lambda each: each.nodeid)):
+            position[item.nodeid] = start + index
+    skip = pytest.mark.skip(
+        reason=f"CI runs each self-test in one of its two environments ({ENV}="
+        f"{os.environ.get(ENV, '')}): this one runs in the other (see tests/ci_share.py)"
     )
+    for item in items:
+        if position[item.nodeid] % n != k:
+            item.add_marker(skip)

@@ -19,6 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from ci_share import in_this_share
 
 from rnn_conformance.families import FAMILIES
 from rnn_conformance.harness.target_calls import observing, watch_module
@@ -26,6 +27,9 @@ from rnn_conformance.repro import CallRecorder, _exit_code, reproduction
 from rnn_conformance.repro.replay import largest_bound, role_of
 from rnn_conformance.repro.scripts import render_call
 from rnn_conformance.running.session import subject_for
+
+# Every test reads the one module-scoped `runs`: CI runs the module in one environment.
+pytestmark = in_this_share(0)
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
