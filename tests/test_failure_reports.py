@@ -99,7 +99,7 @@ def test_cell_decomposition_blames_both_when_both_leave_the_reference():
     )
     text = _blame(subject, case, "claim", stepped, whole, expected, expected)
     assert (
-        "claim does not hold on cpu: both the cell target torch.nn:RNNCell and the RNN "
+        "claim does not hold on cpu: both the cell target torch.nn:RNNCell and the module "
         "target torch.nn:RNN differ from the float64 reference"
     ) in text
     assert "the cell target torch.nn:RNNCell against the reference:" in text
