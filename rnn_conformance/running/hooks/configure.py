@@ -29,22 +29,22 @@ __all__ = ["facts_of", "pytest_configure", "pytest_report_header", "use_subjects
 
 _FACTS = pytest.StashKey[RunFacts]()
 
+MARKERS = (
+    "rnn_requires(*capabilities): the property needs these target capabilities "
+    "(skipped, with the reason, when the target declares one unsupported)",
+    "rnn_per_subject(argnames, values): parameters that depend on the subject, "
+    "values(subject) -> list of pytest.param",
+)
+"""The properties' markers, registered in every session that runs them."""
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Load the profile and resolve the settings; a bad setting is a usage error."""
     if config.getoption("hypothesis_profile", default=None) is None:
         settings.load_profile(default_profile())
-    config.addinivalue_line(
-        "markers",
-        "rnn_requires(*capabilities): the property needs these target capabilities "
-        "(skipped, with the reason, when the target declares one unsupported)",
-    )
-    config.addinivalue_line(
-        "markers",
-        "rnn_per_subject(argnames, values): parameters that depend on the subject, "
-        "values(subject) -> list of pytest.param",
-    )
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
     given = {key: config.getoption(option.pytest_name) for key, option in OPTIONS.items()}
     try:
         facts = resolve(collect(given, style="pytest", environ=os.environ))
