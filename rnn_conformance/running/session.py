@@ -167,7 +167,9 @@ def _families(setting: Setting) -> list[Family]:
     """``--rnn-family``: a name, a comma list, or ``all``, in the order given."""
     names = [part.strip() for part in str(setting.value).split(",") if part.strip()]
     if not names:
-        raise UsageProblem(f"{setting.source}: no family given; known: {', '.join(FAMILIES)}")
+        raise UsageProblem(
+            f"{setting.source}: no family given; known: {', '.join(FAMILIES)}, or all"
+        )
     families: list[Family] = []
     for name in names:
         try:
