@@ -139,7 +139,12 @@ def test_all_selects_every_registered_family_in_one_session(fake_family):
             "$RNN_CONFORMANCE_FAMILY: unknown recurrent family 'ALL'; "
             "known: rnn, lstm, gru (or all)",
         ),
-        ("pytest", {"family": " , "}, {}, "--rnn-family: no family given; known: rnn, lstm, gru"),
+        (
+            "pytest",
+            {"family": " , "},
+            {},
+            "--rnn-family: no family given; known: rnn, lstm, gru (or all)",
+        ),
     ],
 )
 def test_an_unknown_name_in_a_comma_list_is_a_usage_error_naming_it(style, given, environ, message):
