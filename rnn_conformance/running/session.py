@@ -168,7 +168,7 @@ def _families(setting: Setting) -> list[Family]:
     names = [part.strip() for part in str(setting.value).split(",") if part.strip()]
     if not names:
         raise UsageProblem(
-            f"{setting.source}: no family given; known: {', '.join(FAMILIES)}, or all"
+            f"{setting.source}: no family given; known: {', '.join(FAMILIES)} (or all)"
         )
     families: list[Family] = []
     for name in names:
