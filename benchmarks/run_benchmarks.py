@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnn_conformance.families import FAMILIES
 from rnn_conformance.harness.target import resolve
 from rnn_conformance.numerics.backprop import gradients_from_trace
 from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.numerics.families import FAMILIES
 from rnn_conformance.numerics.reference import forward_trace
 from rnn_conformance.numerics.tolerances import Precision, forward_error_bounds
 

@@ -5,9 +5,9 @@ Four layers, each a package, each importing only the layers above it in this lis
 * :mod:`rnn_conformance.numerics`: what the right answer is and how far from it a float
   answer may be: the NumPy float64 reference and its hand-written backward pass, written
   once over the families' steps (:mod:`rnn_conformance.numerics.arithmetic`), the
-  configuration and its shapes, and the one tolerance policy. The families
-  (:mod:`rnn_conformance.families`, one module each, and their registry) belong here; they
-  sit at the root because that is where a new family plugs in;
+  configuration and its shapes, the one tolerance policy, and the families
+  (:mod:`rnn_conformance.numerics.families`, one module each, and their registry: where
+  a new family plugs in);
 * :mod:`rnn_conformance.generation`: which cases are checked: cases, the Hypothesis
   strategies that draw them (usable in your own tests) and the pinned cases;
 * :mod:`rnn_conformance.harness`: running a case on a subject's target (``Subject``,

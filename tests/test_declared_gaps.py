@@ -45,7 +45,6 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from rnn_conformance.families import FAMILIES
 from rnn_conformance.generation.capabilities import CAPABILITIES, DRAWN_CAPABILITIES
 from rnn_conformance.generation.drawing import current_unsupported, drawing_for
 from rnn_conformance.generation.strategies import (
@@ -64,6 +63,7 @@ from rnn_conformance.harness import (
 from rnn_conformance.harness.devices import TF32Policy
 from rnn_conformance.harness.subject import GatedValueDrawn
 from rnn_conformance.harness.target import Target
+from rnn_conformance.numerics.families import FAMILIES
 
 ROOT = Path(__file__).resolve().parent.parent
 GATEABLE = frozenset(DRAWN_CAPABILITIES)

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 
 from rnn_conformance.constants import DEFAULT_FAMILY
-from rnn_conformance.families import FAMILIES
+from rnn_conformance.numerics.families import FAMILIES
 
 OTHER_FAMILIES = [name for name in FAMILIES if name != DEFAULT_FAMILY]
 

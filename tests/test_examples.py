@@ -156,12 +156,12 @@ def test_onnx_runtime_lstm_activation_approximation_is_caught_without_the_declar
     # dropout: a saturated o gate). Pinned, so that it takes no search: o_pre = -20 gives
     # nn.LSTM's o = 2.1e-9, which ORT's sigmoid flushes to 0, and h = o * tanh(c) with it.
     from examples.onnx_runtime_lstm import OnnxRuntimeLSTM
-    from rnn_conformance.families import family_named
     from rnn_conformance.generation.cases import RNNCase
     from rnn_conformance.harness import Subject, compare_with_reference, run_target
     from rnn_conformance.harness.devices import TF32Policy
     from rnn_conformance.harness.target import Target
     from rnn_conformance.numerics.config import RNNConfig
+    from rnn_conformance.numerics.families import family_named
 
     family = family_named("lstm")
     config = RNNConfig(1, 1, bias=False, family="lstm")
@@ -321,12 +321,12 @@ def test_onnx_runtime_gru_activation_approximation_is_caught_without_the_declara
     # feeds the new gate (n = tanh(r * W_hn h_0), h_0 = 1) while the update gate is 0.
     # nn.GRU's r is 9.4e-14; ORT's rational sigmoid gives about -2**-22 (-4 u), and so h.
     from examples.onnx_runtime_gru import OnnxRuntimeGRU
-    from rnn_conformance.families import family_named
     from rnn_conformance.generation.cases import RNNCase
     from rnn_conformance.harness import Subject, compare_with_reference, run_target
     from rnn_conformance.harness.devices import TF32Policy
     from rnn_conformance.harness.target import Target
     from rnn_conformance.numerics.config import RNNConfig
+    from rnn_conformance.numerics.families import family_named
 
     family = family_named("gru")
     config = RNNConfig(1, 1, bias=False, family="gru")

@@ -35,10 +35,10 @@ from hypothesis.errors import NoSuchExample
 from toy_families import LEAK_STEPS, TOY_LEAKY, ToyCellState, ToyGated
 from toy_family_targets import ToyLeakyCell, ToyLeakyRNN
 
-from rnn_conformance.families import FAMILIES, family_named
 from rnn_conformance.generation.strategies import rnn_configs
 from rnn_conformance.numerics.backprop import gradients_from_trace
 from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.numerics.families import FAMILIES, family_named
 from rnn_conformance.numerics.reference import forward_trace
 from rnn_conformance.numerics.tolerances import (
     Precision,

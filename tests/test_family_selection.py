@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from rnn_conformance.constants import ALL_FAMILIES, DEFAULT_FAMILY
-from rnn_conformance.families import FAMILIES, Family
+from rnn_conformance.numerics.families import FAMILIES, Family
 from rnn_conformance.running.options import OPTIONS, collect
 from rnn_conformance.running.runner import families_help
 from rnn_conformance.running.session import UsageProblem, resolve

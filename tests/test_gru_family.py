@@ -7,11 +7,11 @@ from calibration import forward_ratio, gradient_ratio, module_and_inputs
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from rnn_conformance.families.gru import GRU
 from rnn_conformance.generation.strategies import hidden_states, rnn_configs
 from rnn_conformance.numerics.arithmetic import EXACT
 from rnn_conformance.numerics.backprop import gradients_from_trace
 from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.numerics.families.gru import GRU
 from rnn_conformance.numerics.reference import cell_forward, forward_trace
 
 

@@ -18,7 +18,7 @@ PUBLIC = [
     "generation.cases",
     "harness",
     "harness.devices",
-    "families",
+    "numerics.families",
     "repro",
 ]
 

@@ -21,8 +21,8 @@ import pytest
 import torch
 from ci_share import in_this_share
 
-from rnn_conformance.families import FAMILIES
 from rnn_conformance.harness.target_calls import observing, watch_module
+from rnn_conformance.numerics.families import FAMILIES
 from rnn_conformance.repro import CallRecorder, _exit_code, reproduction
 from rnn_conformance.repro.replay import largest_bound, role_of
 from rnn_conformance.repro.scripts import render_call

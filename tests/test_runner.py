@@ -470,7 +470,7 @@ def test_help_lists_capabilities_and_defaults():
 
 
 def test_family_all_is_one_session_with_one_matrix_and_one_report(tmp_path):
-    from rnn_conformance.families import FAMILIES
+    from rnn_conformance.numerics.families import FAMILIES
 
     result = _run(
         tmp_path, "--family", "all", "--profile", "dev", "--seed", "7", "--", "-k", "shapes"

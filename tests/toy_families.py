@@ -1,6 +1,6 @@
 """Toy recurrent families: each is all a new family writes, and nothing outside this module.
 
-A family is a :class:`~rnn_conformance.families.Family` (its own arguments as data, its
+A family is a :class:`~rnn_conformance.numerics.families.Family` (its own arguments as data, its
 step and backward step in the shared arithmetic) plus one registry line,
 ``FAMILIES[family.name] = family`` (``tests/toy_family_plugin.py`` is that line for a
 pytest session that cannot edit the package).
@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 import numpy as np
 from hypothesis import strategies as st
 
-from rnn_conformance.families import Family, PinnedCase, StepGradients
-from rnn_conformance.families.base import SaturatedGates
+from rnn_conformance.numerics.families import Family, PinnedCase, StepGradients
+from rnn_conformance.numerics.families.base import SaturatedGates
 
 __all__ = ["LEAK_STEPS", "TOY_LEAKY", "ToyCellState", "ToyGated", "ToyLeaky"]
 

@@ -8,7 +8,7 @@ family and declarations; a strategy given no ``family`` or ``unsupported`` reads
 when it draws. Outside the suite's properties nothing is entered: nn.RNN's family, and
 nothing gated.
 
->>> from rnn_conformance.families import family_named
+>>> from rnn_conformance.numerics.families import family_named
 >>> current_family().name
 'rnn'
 >>> with drawing_for(family_named("gru"), module={"float64"}):
@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal
 
-from rnn_conformance.families import FAMILIES, Family
+from rnn_conformance.numerics.families import FAMILIES, Family
 
 __all__ = ["USES", "Uses", "current_family", "current_unsupported", "drawing_for"]
 

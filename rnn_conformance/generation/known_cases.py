@@ -5,7 +5,7 @@ each as its own test (its id is the name), apart from the generated property so 
 Hypothesis still shrinks a generated failure to a minimal case instead of stopping at a
 pinned one. Every family gets the shapes of :data:`SHARED_SHAPES` (an empty batch, one
 step, 96 steps, 72 units, float64 unbatched, ...) in its default arguments, plus its own
-pinned cases (:attr:`Family.pinned_cases <rnn_conformance.families.Family.pinned_cases>`):
+pinned cases (:attr:`Family.pinned_cases <rnn_conformance.numerics.families.Family.pinned_cases>`):
 nn.RNN's are a widely read tutorial's numbers, nn.LSTM's a projection.
 
 Example:
@@ -24,11 +24,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from rnn_conformance.families import Family, PinnedCase, family_named
-from rnn_conformance.families.elman import TUTORIAL_INPUT
 from rnn_conformance.generation.cases import RNNCase
 from rnn_conformance.generation.strategies import round_to_dtype
 from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.numerics.families import Family, PinnedCase, family_named
+from rnn_conformance.numerics.families.elman import TUTORIAL_INPUT
 from rnn_conformance.numerics.layouts import pack_state
 
 __all__ = [

@@ -49,7 +49,6 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.extra import numpy as xnp
 
-from rnn_conformance.families import Family, family_named
 from rnn_conformance.generation.capabilities import skip_reason
 from rnn_conformance.generation.cases import MEMORY_LAYOUTS, MemoryLayout, RNNCase
 from rnn_conformance.generation.drawing import Uses, current_family, current_unsupported
@@ -89,6 +88,7 @@ from rnn_conformance.generation.strategy_arguments import (
 from rnn_conformance.numerics.arithmetic import Array
 from rnn_conformance.numerics.config import RNNConfig
 from rnn_conformance.numerics.dtypes import FLOAT_DTYPES
+from rnn_conformance.numerics.families import Family, family_named
 
 __all__ = [
     "FLOAT_DTYPES",
@@ -414,9 +414,9 @@ def rnn_configs(
     maxima. ``bias``, ``batch_first`` and ``bidirectional`` are fixed when given and
     drawn when ``None``. Dropout is drawn from ``dropouts`` only for ``num_layers > 1``
     (nn.RNN warns otherwise), and is 0.0 when ``dropouts`` is empty. ``family`` is a family
-    of :mod:`rnn_conformance.families` or its name; ``None`` is the running subject's
+    of :mod:`rnn_conformance.numerics.families` or its name; ``None`` is the running subject's
     (nn.RNN's outside the suite's properties), looked up when drawing. The family draws its
-    own arguments (:meth:`~rnn_conformance.families.Family.option_strategy`): nn.RNN's
+    own arguments (:meth:`~rnn_conformance.numerics.families.Family.option_strategy`): nn.RNN's
     ``nonlinearity`` (tanh or relu), nn.LSTM's ``proj_size`` in ``[0, hidden_size)``, half
     the time 0, shrinking to its default. ``relu=True`` draws only a family's relu mode
     (nn.RNN's ``nonlinearity='relu'``; a family without one raises ``unittest.SkipTest``

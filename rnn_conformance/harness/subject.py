@@ -13,13 +13,13 @@ from typing import Any
 from hypothesis import event, note
 
 from rnn_conformance.constants import DEFAULT_TRANSFORM
-from rnn_conformance.families import Family
 from rnn_conformance.generation.capabilities import skip_reason
 from rnn_conformance.generation.cases import RNNCase
 from rnn_conformance.generation.drawing import USES, Uses
 from rnn_conformance.harness.devices import TF32Policy
 from rnn_conformance.harness.target import Target
 from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.numerics.families import Family
 
 __all__ = [
     "GatedValueDrawn",
@@ -40,7 +40,7 @@ class Subject:
     targets before the properties see them (``eager``: nothing). ``label`` tells apart
     subjects of one family that check different targets; by default the family's name.
 
-    >>> from rnn_conformance.families import family_named
+    >>> from rnn_conformance.numerics.families import family_named
     >>> gru = family_named("gru")
     >>> subject = Subject(
     ...     gru,

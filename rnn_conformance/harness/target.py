@@ -1,6 +1,6 @@
 """The implementation under test: resolving ``module:attr`` and calling it by contract.
 
-The target contract, for its family (:mod:`rnn_conformance.families`): a
+The target contract, for its family (:mod:`rnn_conformance.numerics.families`): a
 callable with the family's torch module's constructor signature (for nn.RNN the keyword
 arguments ``input_size, hidden_size, num_layers, nonlinearity, bias, batch_first,
 dropout, bidirectional, device, dtype``; nn.LSTM takes ``proj_size`` instead of
@@ -23,9 +23,9 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import PackedSequence
 
-from rnn_conformance.families import FAMILIES, Family
 from rnn_conformance.harness.target_calls import announce_build, describe_values, watch_module
 from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.numerics.families import FAMILIES, Family
 
 __all__ = [
     "Target",

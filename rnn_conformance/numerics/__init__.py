@@ -11,8 +11,7 @@ NumPy only, never torch's kernels, so that the reference can catch torch's own b
 * :mod:`~rnn_conformance.numerics.layouts`, :mod:`~rnn_conformance.numerics.parameters`,
   :mod:`~rnn_conformance.numerics.dtypes`: state tuples and time-major layouts, parameter
   names, the dtype table;
-* :mod:`~rnn_conformance.numerics.tolerances`: the one tolerance policy and the comparison.
-
-The families (:mod:`rnn_conformance.families`) belong to this layer too; they stay at the
-package root because that is where a new family plugs in.
+* :mod:`~rnn_conformance.numerics.tolerances`: the one tolerance policy and the comparison;
+* :mod:`~rnn_conformance.numerics.families`: the recurrent families, one module each, and
+  their registry: where a new family plugs in.
 """

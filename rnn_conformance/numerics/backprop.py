@@ -4,7 +4,7 @@ Gradients of the scalar ``sum(grad_output * output) + sum(grad_h_n * h_n)`` (wha
 ``torch.autograd.backward((output, h_n), (grad_output, grad_h_n))`` computes) with
 respect to ``input``, ``hx`` and every parameter. Nothing here imports torch. For each
 layer-direction, from the top layer down and from the last processed step back, the
-family's backward step (:mod:`rnn_conformance.families`) turns the gradient reaching the
+family's backward step (:mod:`rnn_conformance.numerics.families`) turns the gradient reaching the
 new state into the gradients ``a_t`` of the gate projections; the rest is shared::
 
     g_t   = dL/dh_t from the layer above (or grad_output) + carry   (grad_h_n at the end)

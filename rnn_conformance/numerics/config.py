@@ -1,9 +1,9 @@
 """The configuration of one recurrent module and the facts that follow from it.
 
 An :class:`RNNConfig` is what the config strategy draws and what every property receives.
-It holds the :class:`~rnn_conformance.families.Family` itself, the constructor arguments
+It holds the :class:`~rnn_conformance.numerics.families.Family` itself, the constructor arguments
 every family shares, and the family's own arguments as data the family declares
-(:attr:`Family.options <rnn_conformance.families.Family.options>`). It is the one place
+(:attr:`Family.options <rnn_conformance.numerics.families.Family.options>`). It is the one place
 shapes come from: the parameter names in registration order and the shapes of ``input``,
 ``output`` and each part of ``h_n``, derived from the family's state sizes and
 per-direction parameters.
@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rnn_conformance.families import FAMILIES, Family, family_named
+from rnn_conformance.numerics.families import FAMILIES, Family, family_named
 from rnn_conformance.numerics.parameters import parameter_name
 
 __all__ = ["SHARED_ARGUMENTS", "RNNConfig"]
@@ -35,7 +35,7 @@ SHARED_ARGUMENTS = (
 class RNNConfig:
     """Constructor arguments of one recurrent module, frozen and hashable.
 
-    ``family`` is a :class:`~rnn_conformance.families.Family` or its registered name
+    ``family`` is a :class:`~rnn_conformance.numerics.families.Family` or its registered name
     (nn.RNN's by default); any other keyword is one of the family's own arguments
     (``nonlinearity`` for nn.RNN, ``proj_size`` for nn.LSTM), which default to the
     family's defaults. An argument the family does not take, or a bad value, raises

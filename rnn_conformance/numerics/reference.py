@@ -3,7 +3,7 @@
 Nothing here imports torch: tensors are accepted by duck typing (anything with ``detach``)
 and converted to float64 arrays, so the reference can catch bugs in torch's own kernels.
 Layers, directions, layouts and unbatched input are handled here once for every family;
-the cell step is the family's (:mod:`rnn_conformance.families`). For nn.RNN, for each
+the cell step is the family's (:mod:`rnn_conformance.numerics.families`). For nn.RNN, for each
 layer ``k`` and direction::
 
     h_t = f(x_t @ W_ih.T + b_ih + h_{t-1} @ W_hh.T + b_hh)
@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from rnn_conformance.families import Family, family_named
 from rnn_conformance.numerics.arithmetic import EXACT, Arithmetic, Array
 from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.numerics.families import Family, family_named
 from rnn_conformance.numerics.layouts import from_time_major, pack_state, state_parts, to_time_major
 from rnn_conformance.numerics.parameters import direction_suffix, parse_parameter_name
 

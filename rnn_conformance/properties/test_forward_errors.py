@@ -35,10 +35,10 @@ import torch
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from rnn_conformance.families import Family
 from rnn_conformance.generation.strategies import dtype_names, rnn_configs
 from rnn_conformance.harness import observe_config
 from rnn_conformance.numerics.config import RNNConfig
+from rnn_conformance.numerics.families import Family
 from rnn_conformance.running.hooks.subjects import per_subject
 
 Arg = tuple[tuple[int, ...], str] | tuple["Arg", ...]

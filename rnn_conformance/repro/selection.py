@@ -40,7 +40,7 @@ def build_reproduction(
 
     ``family`` is the property's subject's: its torch classes are the oracle.
 
-    >>> from rnn_conformance.families import family_named
+    >>> from rnn_conformance.numerics.families import family_named
     >>> build_reproduction([], "test_x", "", family_named("rnn")).note.startswith("no standalone")
     True
     """

@@ -10,7 +10,7 @@ with one error naming the call and the exception, and the exit code
 construction is checked here: a target that builds but fails its calls is the
 properties' business, one verdict each.
 
->>> from rnn_conformance.families import family_named
+>>> from rnn_conformance.numerics.families import family_named
 >>> from rnn_conformance.harness.target import Target
 >>> problem(Target.from_spec("torch.nn:GRU", family_named("gru")), None, ["cpu"])
 """

@@ -63,7 +63,7 @@ _FAMILIES = "{recurrent families}"
 
 def families_help() -> str:
     """The recurrent families ``--family`` selects, with their default targets."""
-    from rnn_conformance.families import FAMILIES
+    from rnn_conformance.numerics.families import FAMILIES
 
     lines = [
         f"  {family.name:8} {family.title}: --impl {family.module_target}, "

@@ -28,7 +28,6 @@ from importlib import metadata
 from typing import Any
 
 from rnn_conformance.constants import ALL_FAMILIES
-from rnn_conformance.families import FAMILIES, Family, family_named
 from rnn_conformance.generation.capabilities import (
     CapabilityError,
     declared_by_target,
@@ -39,6 +38,7 @@ from rnn_conformance.harness import Subject
 from rnn_conformance.harness.devices import DeviceUnavailableError, TF32Policy, parse_devices
 from rnn_conformance.harness.target import Target, TargetSpecError
 from rnn_conformance.harness.target import resolve as resolve_spec
+from rnn_conformance.numerics.families import FAMILIES, Family, family_named
 from rnn_conformance.running.options import OPTIONS, Setting
 from rnn_conformance.running.xfails import XfailEntry, XfailsFileError, read_xfails_file
 

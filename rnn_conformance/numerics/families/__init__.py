@@ -1,10 +1,10 @@
 """The registry of recurrent families: the one place a new family plugs in.
 
-A family is one module in this package defining a :class:`~rnn_conformance.families.base.Family`
-(see there for what it provides), named in :data:`FAMILIES` below. The registry is a leaf:
-it imports the families and nothing of the rest of the suite, which asks it by name. A
-session checks the families its subjects name (``--rnn-family``, a comma list or ``all``;
-the runner's ``--family``).
+A family is one module in this package defining a
+:class:`~rnn_conformance.numerics.families.base.Family` (see there for what it provides),
+named in :data:`FAMILIES` below. The registry is a leaf: it imports the families and
+nothing of the rest of the suite, which asks it by name. A session checks the families its
+subjects name (``--rnn-family``, a comma list or ``all``; the runner's ``--family``).
 
 >>> family_named("rnn").title
 'nn.RNN'
@@ -16,10 +16,10 @@ ValueError: unknown recurrent family 'xlstm'; known: rnn, lstm, gru
 
 from __future__ import annotations
 
-from rnn_conformance.families.base import Family, PinnedCase, StepGradients
-from rnn_conformance.families.elman import ELMAN
-from rnn_conformance.families.gru import GRU
-from rnn_conformance.families.lstm import LSTM
+from rnn_conformance.numerics.families.base import Family, PinnedCase, StepGradients
+from rnn_conformance.numerics.families.elman import ELMAN
+from rnn_conformance.numerics.families.gru import GRU
+from rnn_conformance.numerics.families.lstm import LSTM
 
 __all__ = [
     "FAMILIES",

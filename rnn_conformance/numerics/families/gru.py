@@ -29,7 +29,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from rnn_conformance.families.base import (
+from rnn_conformance.numerics.arithmetic import Arithmetic
+from rnn_conformance.numerics.families.base import (
     SATURATED,
     Configuration,
     Family,
@@ -37,7 +38,6 @@ from rnn_conformance.families.base import (
     StepGradients,
     sigmoid_slope,
 )
-from rnn_conformance.numerics.arithmetic import Arithmetic
 
 __all__ = ["GRU", "GatedRecurrentUnit"]
 

@@ -23,7 +23,8 @@ from typing import Any, ClassVar
 import numpy as np
 from hypothesis import strategies as st
 
-from rnn_conformance.families.base import (
+from rnn_conformance.numerics.arithmetic import Arithmetic
+from rnn_conformance.numerics.families.base import (
     SATURATED,
     Configuration,
     Family,
@@ -32,7 +33,6 @@ from rnn_conformance.families.base import (
     StepGradients,
     sigmoid_slope,
 )
-from rnn_conformance.numerics.arithmetic import Arithmetic
 
 __all__ = ["LSTM", "LongShortTermMemory"]
 

@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 
-from rnn_conformance.families.base import Configuration, Family, PinnedCase, StepGradients
 from rnn_conformance.numerics.arithmetic import Arithmetic
+from rnn_conformance.numerics.families.base import Configuration, Family, PinnedCase, StepGradients
 
 __all__ = ["ELMAN", "NONLINEARITIES", "TUTORIAL_INPUT", "Elman"]
 
