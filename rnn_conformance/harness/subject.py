@@ -73,7 +73,10 @@ class Subject:
     def name(self) -> str:
         """The subject without its device: the label (the family's name by default)."""
         name = self.label or self.family.name
-        return name if self.transform == DEFAULT_TRANSFORM else f"{name}-{self.transform}"
+        if self.transform == DEFAULT_TRANSFORM:
+            return name
+        # compile:inductor -> compile-inductor: a colon reads as part of a pytest node id.
+        return f"{name}-{self.transform.replace(':', '-')}"
 
     @property
     def id(self) -> str:

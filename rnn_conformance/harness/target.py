@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -26,6 +26,7 @@ from torch.nn.utils.rnn import PackedSequence
 from rnn_conformance.harness.target_calls import announce_build, describe_values, watch_module
 from rnn_conformance.numerics.config import RNNConfig
 from rnn_conformance.numerics.families import FAMILIES, Family
+from rnn_conformance.transforms import Transform
 
 __all__ = [
     "Target",
@@ -85,6 +86,8 @@ class Target:
     family: Family = FAMILIES["rnn"]
     unsupported: frozenset[str] = frozenset()
     activation_error: float = 0.0
+    transform: Transform | None = None
+    is_cell: bool = False
 
     @classmethod
     def from_spec(cls, spec: str, family: Family = FAMILIES["rnn"]) -> Target:
@@ -93,6 +96,17 @@ class Target:
 
     def __repr__(self) -> str:
         return f"Target({self.spec!r})"
+
+    def transformed(self, transform: Transform | None, *, cell: bool) -> Target:
+        """The target with ``transform`` applied to every module it builds.
+
+        The transform's declared gaps join the target's own; None (``eager``) changes
+        nothing.
+        """
+        if transform is None:
+            return self
+        gaps = self.unsupported | transform.declared(cell=cell)
+        return replace(self, transform=transform, is_cell=cell, unsupported=gaps)
 
     def build(self, config: RNNConfig, *, device: str, dtype: torch.dtype) -> torch.nn.Module:
         """Construct the module for ``config`` on ``device`` in ``dtype``."""
@@ -144,7 +158,18 @@ class Target:
                 raise TargetContractError(
                     f"{call}.to({device!r}, {dtype}) raised {type(exc).__name__}: {exc}"
                 ) from exc
+        return self.adopt(module, kwargs)
+
+    def adopt(self, module: torch.nn.Module, kwargs: Mapping[str, Any]) -> torch.nn.Module:
+        """Make ``module``, built with ``kwargs``, one of this target's modules.
+
+        Its calls are announced to the observers
+        (:mod:`rnn_conformance.harness.target_calls`) and routed through the transform:
+        every module a property calls goes through here, however it was built.
+        """
         watch_module(self.spec, module, kwargs)
+        if self.transform is not None:
+            self.transform.wrap(module, kwargs=kwargs, family=self.family, cell=self.is_cell)
         return module
 
     def load(
@@ -169,12 +194,20 @@ class Target:
             ) from exc
 
     def _invoke(self, module: torch.nn.Module, args: tuple[Any, ...]) -> Any:
+        ran = None if self.transform is None else self.transform.runs()
         try:
-            return module(*args)
+            result = module(*args)
         except Exception as exc:
             raise TargetContractError(
                 f"{self.spec}.forward({describe_values(args)}) raised {type(exc).__name__}: {exc}"
             ) from exc
+        if self.transform is not None and self.transform.runs() == ran:
+            raise TargetContractError(
+                f"{self.spec}.forward({describe_values(args)}) under {self.transform.name} "
+                f"ran no transformed code ({self.transform.miss or 'an eager fallback'}): "
+                "a pass would not be a pass of the transformed artefact"
+            )
+        return result
 
     def call(self, module: torch.nn.Module, *args: Any) -> Any:
         """Call a cell-like ``module(*args)``; check it returned the family's state."""

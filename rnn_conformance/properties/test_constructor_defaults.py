@@ -36,7 +36,7 @@ from rnn_conformance.harness import (
     run_target,
 )
 from rnn_conformance.harness.target import TargetContractError
-from rnn_conformance.harness.target_calls import announce_build, watch_module
+from rnn_conformance.harness.target_calls import announce_build
 
 DTYPE = "float32"
 """The dtype of the results compared: torch's default dtype, unless a session changes it."""
@@ -77,8 +77,7 @@ def _build(subject, config, how):
         ) from exc
     if not isinstance(module, torch.nn.Module):
         raise TargetContractError(f"{call} returned {type(module).__name__}, not a torch.nn.Module")
-    watch_module(subject.target.spec, module, sizes)
-    return call, module
+    return call, subject.target.adopt(module, sizes)
 
 
 def _check_attributes(call, module, config):

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from rnn_conformance.constants import ALL_FAMILIES, DEFAULT_FAMILY
+from rnn_conformance.constants import ALL_FAMILIES, DEFAULT_FAMILY, DEFAULT_TRANSFORM
 
 __all__ = [
     "OPTIONS",
@@ -103,6 +103,15 @@ OPTIONS: dict[str, Option] = {
             DEFAULT_FAMILY,
             "FAMILY",
             env="RNN_CONFORMANCE_FAMILY",
+        ),
+        Option(
+            "transform",
+            "transforms applied to the targets before the properties see them: eager, "
+            "compile[:eager|aot_eager|inductor], export, a comma list or " + ALL_FAMILIES + "; "
+            "each is a subject of its own",
+            DEFAULT_TRANSFORM,
+            "TRANSFORM",
+            env="RNN_CONFORMANCE_TRANSFORM",
         ),
         Option(
             "impl",

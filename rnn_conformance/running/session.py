@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any
 
-from rnn_conformance.constants import ALL_FAMILIES
+from rnn_conformance.constants import ALL_FAMILIES, DEFAULT_TRANSFORM
 from rnn_conformance.generation.capabilities import (
     CapabilityError,
     declared_by_target,
@@ -41,6 +41,7 @@ from rnn_conformance.harness.target import resolve as resolve_spec
 from rnn_conformance.numerics.families import FAMILIES, Family, family_named
 from rnn_conformance.running.options import OPTIONS, Setting
 from rnn_conformance.running.xfails import XfailEntry, XfailsFileError, read_xfails_file
+from rnn_conformance.transforms import ALL_TRANSFORMS, KNOWN, UnknownTransform, transform_named
 
 __all__ = [
     "RunFacts",
@@ -77,6 +78,11 @@ class RunFacts:
         return list({subject.family.name: subject.family for subject in self.subjects}.values())
 
     @property
+    def transforms(self) -> list[str]:
+        """The transforms applied, in the order given (``eager``: none)."""
+        return list(dict.fromkeys(subject.transform for subject in self.subjects))
+
+    @property
     def tf32(self) -> TF32Policy:
         """The run's TF32 policy (every subject's)."""
         return self.subjects[0].tf32
@@ -96,6 +102,7 @@ class RunFacts:
                 else f"{s.id}: {s.target.spec} (cell {s.cell_target.spec})"
                 for s in first
             ),
+            "transforms": "; ".join(_transform_text(name) for name in self.transforms),
             "construction": _per_subject(first, lambda s: _construction(s.target, s.cell_target)),
             "devices": ", ".join(self.devices),
             "TF32": self.tf32.describe(),
@@ -113,6 +120,16 @@ class RunFacts:
             facts["Hypothesis profile"] = profile + (f", seed {seed}" if seed is not None else "")
         facts["versions"] = ", ".join(f"{k} {v}" for k, v in versions().items())
         return facts
+
+
+def _transform_text(name: str) -> str:
+    """A transform and its declared limits, for the header."""
+    transform = transform_named(name)
+    if transform is None:
+        return f"{name} (the targets as they are)"
+    gaps = [f"{gap.capability}: {gap.reason}" for gap in transform.gaps]
+    gaps += [f"cell {gap.capability}: {gap.reason}" for gap in transform.cell_gaps]
+    return f"{name} (declared limits: {'; '.join(gaps)})" if gaps else name
 
 
 def _per_subject(subjects: list[Subject], text: Callable[[Subject], str]) -> str:
@@ -178,6 +195,25 @@ def _families(setting: Setting) -> list[Family]:
             raise UsageProblem(f"{setting.source}: {exc} (or {ALL_FAMILIES})") from None
         families += [family for family in chosen if family not in families]
     return families
+
+
+def _transforms(setting: Setting) -> list[str]:
+    """``--rnn-transform``: a name, a comma list, or ``all``, in the order given."""
+    names = [part.strip() for part in str(setting.value).split(",") if part.strip()]
+    if not names:
+        raise UsageProblem(f"{setting.source}: no transform given; known: {', '.join(KNOWN)}")
+    chosen: list[str] = []
+    for name in names:
+        expanded = list(ALL_TRANSFORMS) if name == ALL_FAMILIES else [name]
+        for each in expanded:
+            try:
+                transform = transform_named(each)
+            except UnknownTransform as exc:
+                raise UsageProblem(f"{setting.source}: {exc}") from None
+            canonical = DEFAULT_TRANSFORM if transform is None else transform.name
+            if canonical not in chosen:
+                chosen.append(canonical)
+    return chosen
 
 
 def _spelled(settings: Mapping[str, Setting], key: str) -> str:
@@ -365,9 +401,18 @@ def resolve(settings: Mapping[str, Setting]) -> RunFacts:
     if not seconds >= 0:
         raise UsageProblem(f"{timeout.source}: must be >= 0 seconds (0 disables), got {seconds:g}")
     tf32 = TF32Policy(allowed=bool(settings["allow_tf32"].value))
+    transforms = _transforms(settings["transform"])
     subjects = tuple(
-        Subject(family, target, cell_target, device, tf32)
+        Subject(
+            family,
+            target.transformed(transform_named(transform), cell=False),
+            cell_target.transformed(transform_named(transform), cell=True),
+            device,
+            tf32,
+            transform=transform,
+        )
         for family, target, cell_target in targets
+        for transform in transforms
         for device in devices
     )
     return RunFacts(
