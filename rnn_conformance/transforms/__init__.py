@@ -9,7 +9,8 @@ the subject's id names it: ``lstm-export-cpu``.
 * ``eager``: the target as it is;
 * ``compile[:BACKEND]`` (:mod:`~rnn_conformance.transforms.compiled`): ``torch.compile``
   with ``eager`` (the default), ``aot_eager`` or ``inductor``;
-* ``export`` (:mod:`~rnn_conformance.transforms.exported`): ``torch.export``.
+* ``export`` (:mod:`~rnn_conformance.transforms.exported`): ``torch.export``;
+* ``module:attr``: your own :class:`Transform` (a subclass, or a factory of one).
 
 Each proves that it ran (:mod:`~rnn_conformance.transforms.base`) and declares what it
 lacks by design, once, with the reason (:func:`declared_limits` lists them).
@@ -21,6 +22,9 @@ lacks by design, once, with the reason (:func:`declared_limits` lists them).
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from rnn_conformance.constants import DEFAULT_TRANSFORM
 from rnn_conformance.transforms.base import Gap, Transform, TransformFinding
@@ -69,7 +73,31 @@ def transform_named(name: str) -> Transform | None:
         from rnn_conformance.transforms.exported import Export
 
         return Export()
+    if option:
+        return _imported(name.strip())
     raise UnknownTransform(f"unknown transform {name!r}; known: {', '.join(KNOWN)} (or all)")
+
+
+def _imported(spec: str) -> Transform:
+    """Your own transform, ``module:attr``: a Transform subclass or a factory of one."""
+    module_name, _, attr = spec.partition(":")
+    try:
+        found: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError) as exc:
+        raise UnknownTransform(
+            f"cannot import transform {spec!r} ({type(exc).__name__}: {exc}); known: "
+            f"{', '.join(KNOWN)}, or module:attr of your own Transform"
+        ) from None
+    transform = found() if callable(found) else found
+    if not isinstance(transform, Transform):
+        raise UnknownTransform(
+            f"{spec!r} gave {type(transform).__name__}, not a rnn_conformance.transforms.Transform"
+        )
+    # Named as given: each xdist worker resolves the subject's transform again by its name.
+    transform.name = spec
+    return transform
 
 
 def declared_limits() -> list[tuple[str, Gap, bool]]:
