@@ -12,12 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from ci_share import in_this_share
 from torch import nn
-from torch._dynamo.utils import counters
 from torch.nn.utils.rnn import pack_sequence
-
-from examples import compiled_rnn
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_ONNX = all(importlib.util.find_spec(name) is not None for name in ("onnx", "onnxruntime"))
@@ -384,61 +380,6 @@ def test_onnx_runtime_gru_mapping_bugs_are_caught(tmp_path, bug):
         assert "differs from the float64 reference" in message
         worst = float(re.search(r"largest absolute error ([0-9.e+-]+)", message).group(1))
         assert worst > 1e-3, message
-
-
-@in_this_share(1)
-def test_compiled_example_passes(tmp_path):
-    result = _runner(
-        tmp_path,
-        "examples.compiled_rnn:CompiledRNN",
-        "-k",
-        "reference or shapes or layout or packed",
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert "skipped (lacks packed_sequences)" in result.stdout
-
-
-def test_compiled_example_runs_nn_rnn_inside_a_captured_graph():
-    # A configuration no other test compiles, so this call must trace a fresh graph.
-    kwargs = {"input_size": 3, "hidden_size": 11, "num_layers": 2, "bidirectional": True}
-    module = compiled_rnn.CompiledRNN(**kwargs).eval()
-    x = torch.randn(4, 2, 3)
-    counters.clear()
-    output, h_n = module(x)
-    # Torch's own counters, independent of the example's counting backend.
-    assert counters["stats"]["unique_graphs"] >= 1, "Dynamo captured no graph: nn.RNN ran eagerly"
-    assert not counters["graph_break"], dict(counters["graph_break"])
-    eager = nn.RNN(**kwargs).eval()
-    eager.load_state_dict(module.state_dict())
-    expected, expected_h_n = eager(x)
-    torch.testing.assert_close(output, expected)
-    torch.testing.assert_close(h_n, expected_h_n)
-
-
-def test_compiled_example_still_compiles_after_an_invalid_call():
-    with pytest.raises(RuntimeError, match=re.escape("input.size(-1) must be equal to input_size")):
-        compiled_rnn.CompiledRNN(2, 3)(torch.randn(4, 1, 5))
-    counters.clear()
-    compiled_rnn.CompiledRNN(2, 13, num_layers=3)(torch.randn(4, 1, 2))
-    assert counters["stats"]["unique_graphs"] >= 1, (
-        "after one invalid call Dynamo stopped compiling nn.RNN (pytorch/pytorch#144820)"
-    )
-
-
-def test_compiled_example_fails_a_call_that_was_not_compiled(monkeypatch):
-    monkeypatch.setitem(compiled_rnn.DYNAMO_SETTINGS, "allow_rnn", False)
-    with pytest.raises(
-        compiled_rnn.NotCompiledError, match=re.escape("without nn.RNN's recurrence")
-    ):
-        compiled_rnn.CompiledRNN(4, 9, num_layers=2, bias=False)(torch.randn(3, 2, 4))
-
-
-def test_compiled_example_declares_packed_sequences_because_they_are_not_compiled():
-    # If a later torch compiles this path, this fails: drop the declaration then.
-    assert "packed_sequences" in compiled_rnn.CompiledRNN.rnn_conformance_unsupported
-    packed = pack_sequence([torch.randn(3, 2), torch.randn(2, 2)])
-    with pytest.raises(compiled_rnn.NotCompiledError):
-        compiled_rnn.CompiledRNN(2, 3)(packed)
 
 
 def test_docs_reuse_snippet_is_the_example_ci_runs():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 from broken_transforms import FallsBackToEager
+from ci_share import in_this_share
+from torch._dynamo.utils import counters
+from torch.nn.utils.rnn import pack_sequence
 
 from rnn_conformance.harness.target import Target, TargetContractError
 from rnn_conformance.numerics.families import family_named
@@ -48,6 +52,47 @@ def test_compile_proves_each_call_and_keeps_one_graph_per_configuration():
     # Lengths, batch sizes and weights share the graphs compiled for the configuration
     # (dynamic=True compiles a static first call, then one dynamic graph).
     assert transform.graphs <= 2
+
+
+def test_compile_runs_the_module_inside_one_captured_graph():
+    # A configuration no other test compiles, so this call must trace a fresh graph.
+    target, module = _module(
+        "rnn", transform_named("compile"), hidden_size=11, num_layers=2, bidirectional=True
+    )
+    x = torch.randn(4, 2, 3)
+    counters.clear()
+    output, h_n = target.forward(module, x)
+    # Torch's own counters, independent of the transform's counting backend.
+    assert counters["stats"]["unique_graphs"] >= 1, "Dynamo captured no graph: nn.RNN ran eagerly"
+    assert not counters["graph_break"], dict(counters["graph_break"])
+    expected, expected_h_n = torch.nn.RNN.forward(module, x)
+    torch.testing.assert_close(output, expected)
+    torch.testing.assert_close(h_n, expected_h_n)
+
+
+def test_compile_still_compiles_after_an_invalid_call():
+    transform = transform_named("compile")
+    target, module = _module("rnn", transform, input_size=2, hidden_size=3)
+    with pytest.raises(
+        TargetContractError, match=re.escape("input.size(-1) must be equal to input_size")
+    ):
+        target.forward(module, torch.randn(4, 1, 5))
+    target, module = _module("rnn", transform, input_size=2, hidden_size=13, num_layers=3)
+    counters.clear()
+    target.forward(module, torch.randn(4, 1, 2))
+    assert counters["stats"]["unique_graphs"] >= 1, (
+        "after one invalid call Dynamo stopped compiling nn.RNN (pytorch/pytorch#144820)"
+    )
+
+
+def test_compile_declares_packed_sequences_because_they_are_not_compiled():
+    # If a later torch compiles this path, this fails: drop the declaration then.
+    transform = transform_named("compile")
+    assert "packed_sequences" in transform.declared(cell=False)
+    target, module = _module("rnn", transform, input_size=2, hidden_size=3)
+    packed = pack_sequence([torch.randn(3, 2), torch.randn(2, 2)])
+    with pytest.raises(TargetContractError, match="ran no transformed code"):
+        target.forward(module, packed)
 
 
 def test_compile_that_leaves_the_recurrence_eager_is_not_a_pass(monkeypatch):
@@ -173,3 +218,23 @@ def test_a_transform_that_specialises_the_length_is_caught(tmp_path):
     assert done.returncode == 1, done.stdout[-2000:]
     failed = results["test_chunked_evaluation_equals_whole_sequence"]
     assert failed["outcome"] == "failed"
+
+
+@in_this_share(1)
+def test_torch_modules_pass_a_subset_of_the_properties_compiled(tmp_path):
+    done, results = _run(
+        tmp_path,
+        "--family",
+        "rnn",
+        "--transform",
+        "compile",
+        "--profile",
+        "dev",
+        "--",
+        "-k",
+        "reference or shapes or layout or packed",
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    packed = results["test_packed_sequences_run_as_if_alone"]
+    assert packed["outcome"] == "skipped"
+    assert "compile:eager declares unsupported capability: packed_sequences" in packed["reason"]

@@ -94,6 +94,16 @@ class Subject:
         return self.cell_target.unsupported
 
     @property
+    def transform_gaps(self) -> dict[str, str]:
+        """The capabilities the transform lacks by design, each with its reason."""
+        gaps: dict[str, str] = {}
+        for target, cell in ((self.target, False), (self.cell_target, True)):
+            if target.transform is not None:
+                for gap in target.transform.cell_gaps if cell else target.transform.gaps:
+                    gaps.setdefault(gap.capability, gap.reason)
+        return gaps
+
+    @property
     def activation_error(self) -> float:
         """The module target's declared tanh and sigmoid error, in units of u."""
         return self.target.activation_error

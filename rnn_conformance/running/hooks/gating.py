@@ -12,6 +12,7 @@ import warnings
 import pytest
 
 from rnn_conformance.generation.capabilities import CAPABILITIES, skip_reason
+from rnn_conformance.harness import Subject
 from rnn_conformance.running.hooks.configure import facts_of
 from rnn_conformance.running.hooks.scope import is_property
 from rnn_conformance.running.hooks.subjects import subject_of
@@ -34,7 +35,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"{item.nodeid} requires unknown capabilities {unknown}")
         missing = needed & unsupported
         if missing:
-            item.add_marker(pytest.mark.skip(reason=skip_reason(missing)))
+            item.add_marker(pytest.mark.skip(reason=_reason(subject, missing)))
         for pattern in facts.skips:
             if pattern in item.nodeid:
                 used.add(pattern)
@@ -47,3 +48,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 ),
                 stacklevel=1,
             )
+
+
+def _reason(subject: Subject | None, missing: set[str]) -> str:
+    """Why the property is skipped: the transform's declared limit, or the target's gap."""
+    by_transform = {} if subject is None else subject.transform_gaps
+    if subject is not None and missing <= by_transform.keys():
+        return f"{subject.transform} declares unsupported capability: " + "; ".join(
+            f"{name} ({by_transform[name]})" for name in sorted(missing)
+        )
+    return skip_reason(missing)
