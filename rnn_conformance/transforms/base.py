@@ -58,6 +58,14 @@ class Transform:
         """How many calls ran transformed code so far, in this process."""
         return self.calls
 
+    def specialised(self, module: torch.nn.Module) -> dict[str, str]:
+        """The axes this transform could not keep dynamic for ``module``, and why.
+
+        Empty by default: a transform that knows it specialised an axis (an exporter's
+        constraint violation, say) says so here, in the tool's own words.
+        """
+        return {}
+
     def declared(self, *, cell: bool) -> frozenset[str]:
         """The capabilities this transform lacks for a module (or a cell) target."""
         return frozenset(gap.capability for gap in (self.cell_gaps if cell else self.gaps))

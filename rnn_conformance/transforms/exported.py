@@ -72,30 +72,41 @@ class _Functional(torch.nn.Module):
 @dataclass
 class _Artefact:
     program: Any
-    time_axis: int | None
-    exported_length: int
-    specialised: str  # the exporter's message when the time axis could not stay dynamic
+    length: int | None  # the time axis' length when the exporter specialised it, else None
+    message: str = ""  # the exporter's words when it could not keep the time axis dynamic
 
 
-def _structure(args: tuple[Any, ...]) -> tuple[Any, ...]:
-    input = args[0]
-    hx = args[1] if len(args) > 1 else None
-    if hx is None:
-        kind: Any = None
-    elif isinstance(hx, tuple | list):
-        kind = ("tuple", len(hx))
-    else:
-        kind = "tensor"
-    return (getattr(input, "ndim", None), kind)
+class _Sizes:
+    """The constructor arguments as the family's ``state_sizes`` reads a configuration."""
+
+    def __init__(self, kwargs: dict[str, Any]) -> None:
+        self.kwargs = kwargs
+        self.hidden_size = int(kwargs["hidden_size"])
+
+    def option(self, name: str) -> Any:
+        return self.kwargs.get(name)
 
 
 class Export(Transform):
-    """``torch.export.export(...).module()``, one artefact per configuration and structure."""
+    """``torch.export.export(...).module()``, one artefact per configuration.
+
+    :meth:`specialised` says which configurations' time axis the exporter could not keep
+    dynamic, in its own words; such a configuration gets one artefact per length, so that
+    the other properties still check it, and the finding is reported once, by the
+    property that asks for dynamic axes.
+    """
 
     def __init__(self) -> None:
         super().__init__("export", gaps=(PACKED, DROPOUT), cell_gaps=())
         self._artefacts: dict[Any, _Artefact] = {}
+        self._specialised: dict[Any, str] = {}
         self.exports = 0
+
+    def specialised(self, module: torch.nn.Module) -> dict[str, str]:
+        """The axes the exporter specialised for ``module``'s configuration, and why."""
+        configuration = getattr(module, "_rnn_conformance_configuration", None)
+        message = self._specialised.get(configuration)
+        return {} if message is None else {"time": message}
 
     def wrap_forward(
         self,
@@ -107,76 +118,80 @@ class Export(Transform):
         cell: bool,
     ) -> Any:
         """A ``forward`` that runs this configuration's artefact, exporting it once."""
-        batch_first = bool(kwargs.get("batch_first", False))
         configuration = (type(module), tuple(sorted(kwargs.items())), cell)
+        object.__setattr__(module, "_rnn_conformance_configuration", configuration)
+        shapes = _Shapes(kwargs, family, cell)
 
-        def forward(*args: Any) -> Any:
-            if isinstance(args[0], PackedSequence):
+        def forward(input: Any, hx: Any = None) -> Any:
+            if isinstance(input, PackedSequence):
                 raise TransformFinding(
                     "export takes no PackedSequence (declared: packed_sequences); "
                     "this call should not have been made"
                 )
-            input = args[0]
-            hx = args[1] if len(args) > 1 else None
             weights = dict(module.named_parameters())
+            parameter = next(iter(weights.values()))
+            batched = getattr(input, "ndim", None) != shapes.unbatched_rank
             key = (
                 configuration,
-                input.dtype,
-                str(input.device),
+                parameter.dtype,
+                str(parameter.device),
                 module.training,
-                _structure(args),
+                batched,
+                hx is not None,
             )
             artefact = self._artefacts.get(key)
             if artefact is None:
-                artefact = self._export(module, eager, weights, input, hx, cell, batch_first)
+                artefact = self._export(module, eager, weights, shapes, batched, hx, None)
                 self._artefacts[key] = artefact
-            self._check_length(artefact, input)
+            length = shapes.length(input, batched)
+            if artefact.length is not None and length != artefact.length:
+                self._specialised.setdefault(configuration, artefact.message)
+                key = (*key, length)
+                if key not in self._artefacts:
+                    self._artefacts[key] = self._export(
+                        module, eager, weights, shapes, batched, hx, length
+                    )
+                artefact = self._artefacts[key]
             result = artefact.program(weights, input, hx)
             self.calls += 1
             return result
 
         return forward
 
-    def _check_length(self, artefact: _Artefact, input: torch.Tensor) -> None:
-        if artefact.time_axis is None or not artefact.specialised:
-            return
-        length = input.shape[artefact.time_axis] if input.ndim > artefact.time_axis else None
-        if length != artefact.exported_length:
-            raise TransformFinding(
-                f"torch.export could not keep the time axis dynamic (the artefact was "
-                f"exported at seq_len={artefact.exported_length} and this call has "
-                f"seq_len={length}); the exporter said: {artefact.specialised}"
-            )
-
     def _export(
         self,
         module: torch.nn.Module,
         eager: Any,
         weights: dict[str, torch.Tensor],
-        input: torch.Tensor,
+        shapes: _Shapes,
+        batched: bool,
         hx: Any,
-        cell: bool,
-        batch_first: bool,
+        length: int | None,
     ) -> _Artefact:
         from torch.export import Dim, export
 
-        # Example arguments of the call's structure, with every dynamic axis of size 2.
-        batched = input.ndim == (2 if cell else 3)
-        time_axis = None if cell else (1 if batched and batch_first else 0)
-        batch_axis = None if not batched else (0 if cell or batch_first else 1)
-        example_input = _resized(input, {time_axis: 2, batch_axis: 2})
-        example_hx = _resized_state(hx, batched, 2)
+        # Valid example arguments of the configuration, each dynamic axis of size 2: a
+        # deployed artefact is exported from a valid call, then called with anything.
+        parameter = next(iter(weights.values()))
+        like = {"dtype": parameter.dtype, "device": parameter.device}
+        example_input = torch.randn(shapes.input(batched, length), **like)
+        example_hx = None if hx is None else shapes.state(batched, like)
         frozen = {name: value.detach() for name, value in weights.items()}
         batch = Dim("batch", min=0)
-        input_dims = {}
-        if batch_axis is not None:
-            input_dims[batch_axis] = batch
-        hx_dims = _state_dims(example_hx, batched, batch, cell)
-        specialised = ""
-        for time in (Dim("seq", min=0), Dim.AUTO):
+        input_dims: dict[int, Any] = {}
+        if batched:
+            input_dims[shapes.batch_axis] = batch
+        hx_dims = None if example_hx is None else shapes.state_dims(example_hx, batched, batch)
+        times = (
+            [None]
+            if shapes.time_axis is None or length is not None
+            else [Dim("seq", min=0), Dim.AUTO]
+        )
+        message = ""
+        for time in times:
             dims = dict(input_dims)
-            if time_axis is not None:
-                dims[time_axis] = time
+            if time is not None:
+                dims[shapes.time_axis] = time
             try:
                 program = export(
                     _Functional(module, eager),
@@ -185,44 +200,59 @@ class Export(Transform):
                 )
                 break
             except Exception as exc:
-                if time is Dim.AUTO or "seq" not in str(exc):
-                    raise TransformFinding(
-                        f"torch.export failed: {type(exc).__name__}: {_first_lines(exc)}"
-                    ) from exc
-                specialised = _first_lines(exc)
-        nodes = sum(node.op == "call_function" for node in program.graph.nodes)
-        if not nodes:
+                if time is not None and time is not Dim.AUTO and "seq" in str(exc):
+                    message = _first_lines(exc)
+                    continue
+                raise TransformFinding(
+                    f"torch.export of a valid call failed: {type(exc).__name__}: "
+                    f"{_first_lines(exc)}"
+                ) from exc
+        if not any(node.op == "call_function" for node in program.graph.nodes):
             raise TransformFinding("torch.export produced a graph without operations")
         self.exports += 1
-        return _Artefact(program.module(), time_axis, 2, specialised)
+        return _Artefact(program.module(), 2 if message else length, message)
+
+
+class _Shapes:
+    """Valid example shapes of a configuration, and its time and batch axes."""
+
+    def __init__(self, kwargs: dict[str, Any], family: Family, cell: bool) -> None:
+        self.kwargs, self.family, self.cell = kwargs, family, cell
+        batch_first = bool(kwargs.get("batch_first", False))
+        self.unbatched_rank = 1 if cell else 2
+        self.time_axis = None if cell else (1 if batch_first else 0)
+        self.batch_axis = 0 if cell or batch_first else 1
+        layers = int(kwargs.get("num_layers", 1)) * (2 if kwargs.get("bidirectional") else 1)
+        self.layers = None if cell else layers
+        self.sizes = family.state_sizes(_Sizes(kwargs))  # type: ignore[arg-type]
+
+    def length(self, input: Any, batched: bool) -> int | None:
+        if self.time_axis is None or not isinstance(input, torch.Tensor):
+            return None
+        axis = self.time_axis if batched else 0
+        return int(input.shape[axis]) if input.ndim > axis else None
+
+    def input(self, batched: bool, length: int | None) -> tuple[int, ...]:
+        features = int(self.kwargs["input_size"])
+        if self.cell:
+            return (2, features) if batched else (features,)
+        steps = 2 if length is None else length
+        if not batched:
+            return (steps, features)
+        return (2, steps, features) if self.time_axis == 1 else (steps, 2, features)
+
+    def state(self, batched: bool, like: dict[str, Any]) -> Any:
+        parts = []
+        for size in self.sizes:
+            shape = tuple(n for n in (self.layers, 2 if batched else None, size) if n is not None)
+            parts.append(torch.randn(shape, **like))
+        return parts[0] if len(parts) == 1 else tuple(parts)
+
+    def state_dims(self, example: Any, batched: bool, batch: Any) -> Any:
+        if isinstance(example, tuple):
+            return tuple(self.state_dims(part, batched, batch) for part in example)
+        return {example.ndim - 2: batch} if batched else None
 
 
 def _first_lines(exc: BaseException, lines: int = 2) -> str:
     return " ".join(str(exc).strip().splitlines()[:lines])
-
-
-def _resized(tensor: torch.Tensor, sizes: dict[int | None, int]) -> torch.Tensor:
-    shape = list(tensor.shape)
-    for axis, size in sizes.items():
-        if axis is not None:
-            shape[axis] = size
-    return torch.randn(shape, dtype=tensor.dtype, device=tensor.device)
-
-
-def _resized_state(hx: Any, batched: bool, size: int) -> Any:
-    if hx is None:
-        return None
-    if isinstance(hx, tuple | list):
-        return tuple(_resized_state(part, batched, size) for part in hx)
-    axis = hx.ndim - 2 if batched else None
-    return _resized(hx, {axis: size})
-
-
-def _state_dims(hx: Any, batched: bool, batch: Any, cell: bool) -> Any:
-    if hx is None:
-        return None
-    if isinstance(hx, tuple | list):
-        return tuple(_state_dims(part, batched, batch, cell) for part in hx)
-    if not batched:
-        return None
-    return {hx.ndim - 2: batch}

@@ -43,14 +43,18 @@ DEVICE_PROPERTY = "rnn_device"
 
 
 def per_subject(
-    argnames: str | Sequence[str], values: Callable[[Subject], list[ParameterSet]]
+    argnames: str | Sequence[str],
+    values: Callable[[Subject], list[ParameterSet]],
+    *,
+    when_none: str = "",
 ) -> pytest.MarkDecorator:
     """Parametrise ``argnames`` with ``values(subject)`` for each subject.
 
     Each ``pytest.param`` keeps its marks, and its id follows the subject's:
-    ``test_known_cases_match_reference[lstm-cpu-empty_batch]``.
+    ``test_known_cases_match_reference[lstm-cpu-empty_batch]``. Where no subject of the
+    session has any, the property is skipped once, with ``when_none`` as its reason.
     """
-    return pytest.mark.rnn_per_subject(argnames, values)
+    return pytest.mark.rnn_per_subject(argnames, values, when_none=when_none)
 
 
 across_devices = pytest.mark.rnn_across_devices
@@ -88,6 +92,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                     id=f"{_ids(subject, across)}-{param.id}",
                 )
             )
+    if not params:
+        reason = marker.kwargs.get("when_none") or "no subject of this session has any"
+        skip = pytest.mark.skip(reason=reason)
+        params = [pytest.param(None, *(None for _ in names), marks=skip, id="none")]
     metafunc.parametrize(["subject", *names], params)
 
 
