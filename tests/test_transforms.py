@@ -20,7 +20,7 @@ from rnn_conformance.harness.target import Target, TargetContractError
 from rnn_conformance.numerics.families import family_named
 from rnn_conformance.running.options import collect
 from rnn_conformance.running.session import UsageProblem, resolve
-from rnn_conformance.transforms import transform_named
+from rnn_conformance.transforms import declared_limits, transform_named
 from rnn_conformance.transforms.compiled import DYNAMO_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -242,3 +242,20 @@ def test_torch_modules_pass_a_subset_of_the_properties_compiled(tmp_path):
     packed = results["test_packed_sequences_run_as_if_alone"]
     assert packed["outcome"] == "skipped"
     assert "compile:eager declares unsupported capability: packed_sequences" in packed["reason"]
+
+
+def test_docs_list_exactly_the_declared_limits():
+    text = (ROOT / "docs" / "transforms.md").read_text()
+    table = text.split("<!-- transform-limits:start -->\n")[1].split(
+        "<!-- transform-limits:end -->"
+    )[0]
+    rows = [
+        f"| `{name}` | {'cell' if cell else 'module'} | `{gap.capability}` | {gap.reason} "
+        f"| {gap.source} |"
+        for name, gap, cell in declared_limits()
+    ]
+    expected = (
+        "| transform | target | capability | why | documented in |\n"
+        "| --- | --- | --- | --- | --- |\n"
+    )
+    assert table == expected + "\n".join(rows) + "\n", "docs/transforms.md's limits table is stale"

@@ -56,8 +56,8 @@ PACKED = Gap(
     "nn.RNN/LSTM/GRU.forward reads PackedSequence.batch_sizes[0], a data-dependent "
     "scalar: Dynamo breaks the graph there and the recurrence runs eagerly, so a packed "
     "call would check eager code",
-    "torch.compile docs, 'Dynamo graph breaks: data-dependent operations'; "
-    "torch/nn/modules/rnn.py (max_batch_size = batch_sizes[0])",
+    "https://docs.pytorch.org/docs/stable/compile/programming_model.common_graph_breaks.html "
+    "(Data-dependent operations); torch/nn/modules/rnn.py reads batch_sizes[0]",
 )
 
 

@@ -34,13 +34,15 @@ PACKED = Gap(
     "packed_sequences",
     "torch.export takes tensors and pytrees of tensors; PackedSequence's batch_sizes is "
     "data-dependent control flow in nn.RNN.forward, which export cannot trace",
-    "torch.export docs, 'Limitations: data-dependent control flow'",
+    "https://docs.pytorch.org/tutorials/intermediate/torch_export_tutorial.html "
+    "(data-dependent control flow); torch/nn/modules/rnn.py reads batch_sizes[0]",
 )
 DROPOUT = Gap(
     "training_dropout",
-    "an exported artefact is an inference graph exported in eval mode; training-mode "
-    "dropout would need a second artefact per mode, which deployments do not ship",
-    "torch.export docs, 'export a model in eval mode for inference'",
+    "the artefact is exported once per configuration in eval mode, the mode a deployed "
+    "model runs; a training-mode call would need a second artefact with its own RNG state",
+    "this suite's export transform (rnn_conformance/transforms/exported.py), as the issue "
+    "that added it asked: no training-mode dropout in an exported inference graph",
 )
 
 
