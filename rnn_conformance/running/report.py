@@ -43,6 +43,7 @@ __all__ = [
     "conformance_matrix",
     "known_failures",
     "known_reason",
+    "label_transform_findings",
     "markdown_report",
     "short_reason",
     "summary_counts",
@@ -96,6 +97,8 @@ class PropertyResult:
     observed: str = ""
     """For an xfailed verdict: the message the known failure failed with."""
     subject: str = ""
+    transform_finding: bool = False
+    """A failure under a transform where the same subject untransformed passed."""
 
     @property
     def row(self) -> str:
@@ -259,7 +262,38 @@ def _cell(result: PropertyResult | None) -> str:
         return f"xfail ({short_reason(result.reason)})"
     if result.outcome == "failed" and result.known_failure:
         return "**FAIL** (XPASS: known failure passed)"
+    if result.outcome == "failed" and result.transform_finding:
+        return "**FAIL** (transform finding)"
     return CELL[result.outcome]
+
+
+def label_transform_findings(results: list[PropertyResult], subjects: list[dict[str, Any]]) -> None:
+    """Label the failures under a transform whose untransformed subject passed that property.
+
+    Such a failure is the transform's (the exporter's, the compiler's), not the module's:
+    the same property on the same target, family and device passed in this run.
+
+    >>> same = {"family": "gru", "device": "cpu", "target": "torch.nn:GRU"}
+    >>> subjects = [
+    ...     {"id": "gru-cpu", "transform": "eager", **same},
+    ...     {"id": "gru-export-cpu", "transform": "export", **same},
+    ... ]
+    >>> eager = PropertyResult("test_x", "", "cpu", "passed", nodeid="a", subject="gru-cpu")
+    >>> export = PropertyResult("test_x", "", "cpu", "failed", nodeid="b", subject="gru-export-cpu")
+    >>> label_transform_findings([eager, export], subjects)
+    >>> export.transform_finding
+    True
+    """
+    key = lambda s: (s["family"], s["device"], s["target"])  # noqa: E731
+    eager = {key(s): s["id"] for s in subjects if s["transform"] == "eager"}
+    eager_of = {
+        s["id"]: eager[key(s)] for s in subjects if s["transform"] != "eager" and key(s) in eager
+    }
+    verdicts = {(r.subject, r.row): r.outcome for r in results}
+    for result in results:
+        untransformed = eager_of.get(result.subject)
+        if result.outcome == "failed" and untransformed is not None:
+            result.transform_finding = verdicts.get((untransformed, result.row)) == "passed"
 
 
 def conformance_matrix(
@@ -397,6 +431,11 @@ def markdown_report(info: RunInfo, results: list[PropertyResult]) -> str:
     for r in failures:
         assert r.failure is not None
         lines += ["", f"### {r.row} on {r.where}", ""]
+        if r.transform_finding:
+            lines += [
+                "A transform finding: the same property passed on this target untransformed.",
+                "",
+            ]
         if r.failure.raised_at:
             lines += [f"Raised in the target at `{r.failure.raised_at}`.", ""]
         lines += ["```text", r.failure.message, "```"]

@@ -197,6 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         RunInfo,
         conformance_matrix,
         known_failures,
+        label_transform_findings,
         skip_reasons,
         summary_line,
         write_reports,
@@ -236,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     results = list(collector.results.values())
     subjects = [_subject_facts(subject) for subject in facts.subjects]
+    label_transform_findings(results, subjects)
     info = RunInfo(
         facts=facts.describe(profile=_profile(args), seed=seed),
         target=", ".join(s.target.spec for s in facts.subjects_on(facts.devices[0])),
