@@ -25,25 +25,36 @@ class FallsBackToEager(Transform):
 
 
 class SpecialisesLength(Transform):
-    """An artefact traced at its first sequence length: later calls are cut to that length."""
+    """An artefact traced at its first call's length, run at that length ever after.
+
+    A later call is cut, or padded with zeros, to the traced length, as an artefact
+    without guards would run it: its output has the traced length, whatever the input's.
+    """
 
     def __init__(self) -> None:
         super().__init__("specialises-length")
-        self.lengths: dict[Any, int] = {}
 
     def wrap_forward(
         self, module: torch.nn.Module, eager: Any, *, kwargs: dict[str, Any], cell: bool, **_: Any
     ) -> Any:
-        key = tuple(sorted(kwargs.items()))
         time_axis = 1 if kwargs.get("batch_first") else 0
+        traced: list[int] = []
 
         def forward(input: Any, hx: Any = None) -> Any:
             self.calls += 1
             if cell or not isinstance(input, torch.Tensor) or input.ndim < 2:
                 return eager(module, input, hx)
             axis = time_axis if input.ndim == 3 else 0
-            length = self.lengths.setdefault(key, input.shape[axis])
-            return eager(module, input.narrow(axis, 0, min(length, input.shape[axis])), hx)
+            if not traced:
+                traced.append(input.shape[axis])
+            length = traced[0]
+            if input.shape[axis] >= length:
+                input = input.narrow(axis, 0, length)
+            else:
+                pad = list(input.shape)
+                pad[axis] = length - input.shape[axis]
+                input = torch.cat([input, input.new_zeros(pad)], dim=axis)
+            return eager(module, input, hx)
 
         return forward
 

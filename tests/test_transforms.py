@@ -222,6 +222,7 @@ def test_a_transform_that_specialises_the_length_is_caught(tmp_path):
     assert done.returncode == 1, done.stdout[-2000:]
     failed = results["test_chunked_evaluation_equals_whole_sequence"]
     assert failed["outcome"] == "failed"
+    assert "returned output with shape" in failed["failure"]["message"]
 
 
 @in_this_share(1)
