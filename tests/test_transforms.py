@@ -275,3 +275,16 @@ def test_each_finding_reproduces_standalone(script):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "REPRODUCED" in done.stdout, done.stdout
+
+
+def test_the_export_time_axis_finding_is_a_known_failure_in_the_findings_file(tmp_path):
+    # The findings file lists what torch 2.13's export fails for torch's own modules; its
+    # time-axis entry is pinned here (strictly: a torch that fixes it fails this run).
+    known = ROOT / "examples" / "findings" / "export-known-failures.txt"
+    done, results = _run(
+        tmp_path, "--family", "gru", "--transform", "export", "--profile", "ci",
+        "--xfails", str(known), "--", "-k", "artefact",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    outcomes = {name: result["outcome"] for name, result in results.items()}
+    assert outcomes["test_one_artefact_serves_every_length_and_batch"] == "xfailed"
