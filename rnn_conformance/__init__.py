@@ -1,6 +1,6 @@
 """rnn-conformance: a property-based conformance suite for PyTorch-compatible RNNs.
 
-Four layers, each a package, each importing only the layers above it in this list:
+The layers, each a package, each importing only the layers above it in this list:
 
 * :mod:`rnn_conformance.numerics`: what the right answer is and how far from it a float
   answer may be: the NumPy float64 reference and its hand-written backward pass, written
@@ -10,6 +10,9 @@ Four layers, each a package, each importing only the layers above it in this lis
   a new family plugs in);
 * :mod:`rnn_conformance.generation`: which cases are checked: cases, the Hypothesis
   strategies that draw them (usable in your own tests) and the pinned cases;
+* :mod:`rnn_conformance.transforms`: what is applied to the targets' modules before the
+  properties see them (``torch.compile``, ``torch.export``), each call proven to run the
+  transformed artefact;
 * :mod:`rnn_conformance.harness`: running a case on a subject's target (``Subject``,
   ``case_tensors``, ``run_target``), the target specification and the devices;
   :mod:`rnn_conformance.repro` turns a recorded failing call into a standalone script;
