@@ -34,6 +34,7 @@ MARKERS = (
     "(skipped, with the reason, when the target declares one unsupported)",
     "rnn_per_subject(argnames, values): parameters that depend on the subject, "
     "values(subject) -> list of pytest.param",
+    "rnn_not_applicable(reason): a property none of the session's subjects has (deselected)",
 )
 """The properties' markers, registered in every session that runs them."""
 

@@ -52,7 +52,8 @@ def per_subject(
 
     Each ``pytest.param`` keeps its marks, and its id follows the subject's:
     ``test_known_cases_match_reference[lstm-cpu-empty_batch]``. Where no subject of the
-    session has any, the property is skipped once, with ``when_none`` as its reason.
+    session has any, the property does not apply to the session and is deselected
+    (``when_none`` says why, for the marker).
     """
     return pytest.mark.rnn_per_subject(argnames, values, when_none=when_none)
 
@@ -93,9 +94,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 )
             )
     if not params:
+        # Not a skip: the property does not apply to this session's subjects at all (a
+        # transform's property in an eager run); pytest_collection_modifyitems deselects it.
         reason = marker.kwargs.get("when_none") or "no subject of this session has any"
-        skip = pytest.mark.skip(reason=reason)
-        params = [pytest.param(None, *(None for _ in names), marks=skip, id="none")]
+        mark = pytest.mark.rnn_not_applicable(reason)
+        params = [pytest.param(None, *(None for _ in names), marks=mark, id="none")]
     metafunc.parametrize(["subject", *names], params)
 
 
@@ -106,7 +109,15 @@ def subject_of(item: pytest.Item) -> Subject | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Name each property's subject in its reports (also from xdist workers)."""
+    """Name each property's subject in its reports; deselect properties with no subject.
+
+    A property that applies to none of the session's subjects (:func:`per_subject` with
+    nothing for any of them) is deselected, which pytest counts in its summary.
+    """
+    inapplicable = [item for item in items if item.get_closest_marker("rnn_not_applicable")]
+    if inapplicable:
+        config.hook.pytest_deselected(items=inapplicable)
+        items[:] = [item for item in items if item not in inapplicable]
     for item in filter(is_property, items):
         subject = subject_of(item)
         if subject is None:
