@@ -54,11 +54,20 @@ def pytest_runtest_makereport(
         )
     elif report.failed and call.excinfo is not None:
         subject = subject_of(item)
+        transformed = subject is not None and subject.target.transform is not None
         details = failure_details(
             call.excinfo.value,
-            scripts=wants_repro_scripts(),
+            # A script replays the calls on the target as built, without the transform:
+            # it would not reproduce a transform's failure, and would say so misleadingly.
+            scripts=wants_repro_scripts() and not transformed,
             family=None if subject is None else subject.family,
         )
+        if transformed and wants_repro_scripts():
+            details["repro_note"] = (
+                f"no standalone script yet for a failure under {subject.transform}: the "
+                "scripts replay the calls on the untransformed target; "
+                "examples/findings/ holds torch-only reproductions of the transforms' findings"
+            )
         report.user_properties.append((FAILURE_PROPERTY, details))
     elif report.skipped:
         reason = ""
