@@ -20,6 +20,9 @@ PUBLIC = [
     "harness.devices",
     "numerics.families",
     "repro",
+    "transforms",
+    "transforms.compiled",
+    "transforms.exported",
 ]
 
 
