@@ -5,6 +5,7 @@ and the NumPy reference against torch (float32, CPU) forward and backward, per f
     python benchmarks/run_benchmarks.py --profiles default --families lstm  # quicker
     python benchmarks/run_benchmarks.py --skip-suite     # reference vs torch only
     python benchmarks/run_benchmarks.py --every-family-only  # one session vs one per family
+    python benchmarks/run_benchmarks.py --transforms-only --families gru  # a row per transform
 
 Prints Markdown tables and writes them as JSON (default benchmarks/results.json).
 Timings are wall-clock on this machine; ratios are measured in the same run.
@@ -215,10 +216,68 @@ def every_family(profile: str, workers: int, seed: int = 0) -> dict:
     }
 
 
+def every_transform(family: str, profile: str, workers: int, seed: int = 0) -> list[dict]:
+    """One ``rnn-conformance`` run per transform of ``family``: wall time and throughput.
+
+    The same profile, seed and worker count for each, back to back. Properties per minute
+    counts every verdict (passed, failed, skipped) against the run's wall time, start-up
+    included: what a user waits for.
+    """
+    from rnn_conformance.transforms import ALL_TRANSFORMS
+
+    rows = []
+    for transform in ALL_TRANSFORMS:
+        common = ["--profile", profile, "--seed", str(seed), "-n", str(workers)]
+        wall, code, summary = _runner(["--family", family, "--transform", transform, *common])
+        verdicts = sum(summary.get(k, 0) for k in ("passed", "failed", "xfailed", "skipped"))
+        rows.append(
+            {
+                "family": family,
+                "transform": transform,
+                "profile": profile,
+                "wall_s": wall,
+                "exit_code": code,
+                "summary": summary,
+                "properties_per_minute": round(60 * verdicts / wall, 1) if wall else None,
+            }
+        )
+    return rows
+
+
 def _table(headers, rows):
     lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _transforms_only(args: argparse.Namespace) -> None:
+    rows = [
+        row
+        for family in args.families.split(",")
+        for profile in args.profiles.split(",")
+        for row in every_transform(family, profile, 2)
+    ]
+    print("## rnn-conformance --transform: a run per transform (-n 2)\n")
+    print(
+        _table(
+            ["family", "transform", "profile", "wall s", "properties per minute", "verdicts"],
+            [
+                [
+                    r["family"],
+                    r["transform"],
+                    r["profile"],
+                    r["wall_s"],
+                    r["properties_per_minute"],
+                    ", ".join(f"{n} {k}" for k, n in r["summary"].items() if n),
+                ]
+                for r in rows
+            ],
+        )
+    )
+    output = Path(args.output)
+    earlier = json.loads(output.read_text()) if output.exists() else {}
+    output.write_text(json.dumps({**earlier, "every_transform": rows}, indent=2) + "\n")
+    print(f"\nwrote {args.output}")
 
 
 def main() -> None:
@@ -233,8 +292,16 @@ def main() -> None:
         action="store_true",
         help="only time --family all: one session against one process per family",
     )
+    parser.add_argument(
+        "--transforms-only",
+        action="store_true",
+        help="only time each transform (eager, compile, export) on each of --families",
+    )
     parser.add_argument("--output", default=str(Path(__file__).with_name("results.json")))
     args = parser.parse_args()
+    if args.transforms_only:
+        _transforms_only(args)
+        return
 
     results: dict = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "

@@ -202,12 +202,15 @@ class Export(Transform):
                 )
                 break
             except Exception as exc:
-                if time is not None and time is not Dim.AUTO and "seq" in str(exc):
+                # Only the dynamic time axis is retried, and only for the exporter's own
+                # constraint violation (its error type, not its wording): the one Dim
+                # that may be refused here is the time axis, since the batch axis stays.
+                if time is not None and time is not Dim.AUTO and _constraint_violation(exc):
                     message = _first_lines(exc)
                     continue
                 raise TransformFinding(
-                    f"torch.export of a valid call failed: {type(exc).__name__}: "
-                    f"{_first_lines(exc)}"
+                    f"torch.export failed for an example call of this configuration: "
+                    f"{type(exc).__name__}: {_first_lines(exc)}"
                 ) from exc
         if not any(node.op == "call_function" for node in program.graph.nodes):
             raise TransformFinding("torch.export produced a graph without operations")
@@ -254,6 +257,12 @@ class _Shapes:
         if isinstance(example, tuple):
             return tuple(self.state_dims(part, batched, batch) for part in example)
         return {example.ndim - 2: batch} if batched else None
+
+
+def _constraint_violation(exc: BaseException) -> bool:
+    from torch._dynamo.exc import UserError, UserErrorType
+
+    return isinstance(exc, UserError) and exc.error_type is UserErrorType.CONSTRAINT_VIOLATION
 
 
 def _first_lines(exc: BaseException, lines: int = 2) -> str:
