@@ -97,9 +97,9 @@ class Subject:
     def transform_gaps(self) -> dict[str, str]:
         """The capabilities the transform lacks by design, each with its reason."""
         gaps: dict[str, str] = {}
-        for target, cell in ((self.target, False), (self.cell_target, True)):
+        for target in (self.target, self.cell_target):
             if target.transform is not None:
-                for gap in target.transform.cell_gaps if cell else target.transform.gaps:
+                for gap in target.transform.limits(cell=target.is_cell):
                     gaps.setdefault(gap.capability, gap.reason)
         return gaps
 

@@ -12,7 +12,6 @@ a tuple for a family whose state has several parts. Anything else is reported as
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -26,6 +25,7 @@ from torch.nn.utils.rnn import PackedSequence
 from rnn_conformance.harness.target_calls import announce_build, describe_values, watch_module
 from rnn_conformance.numerics.config import RNNConfig
 from rnn_conformance.numerics.families import FAMILIES, Family
+from rnn_conformance.specs import TargetSpecError, resolve
 from rnn_conformance.transforms import Transform
 
 __all__ = [
@@ -36,39 +36,8 @@ __all__ = [
 ]
 
 
-class TargetSpecError(ValueError):
-    """``module:attr`` could not be resolved to a callable."""
-
-
 class TargetContractError(AssertionError):
     """The target broke its contract (construction, weights, return type, device, dtype)."""
-
-
-def resolve(spec: str) -> Callable[..., Any]:
-    """Import ``module:attr`` (``attr`` may be dotted) and return the callable.
-
-    >>> resolve("torch.nn:RNN").__name__
-    'RNN'
-    """
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise TargetSpecError(f"{spec!r} is not of the form 'module:attr' (e.g. 'torch.nn:RNN')")
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except Exception as exc:
-        raise TargetSpecError(
-            f"cannot import module {module_name!r} for {spec!r}: {type(exc).__name__}: {exc}"
-        ) from exc
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise TargetSpecError(
-                f"module {module_name!r} has no attribute {attr!r} (looked up for {spec!r})"
-            ) from None
-    if not callable(obj):
-        raise TargetSpecError(f"{spec!r} resolved to a non-callable {type(obj).__name__}")
-    return obj
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,8 @@ lacks by design, once, with the reason (:func:`declared_limits` lists them).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from rnn_conformance.constants import DEFAULT_TRANSFORM
+from rnn_conformance.specs import TargetSpecError, resolve
 from rnn_conformance.transforms.base import Gap, Transform, TransformFinding
 
 __all__ = [
@@ -80,17 +78,14 @@ def transform_named(name: str) -> Transform | None:
 
 def _imported(spec: str) -> Transform:
     """Your own transform, ``module:attr``: a Transform subclass or a factory of one."""
-    module_name, _, attr = spec.partition(":")
     try:
-        found: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            found = getattr(found, part)
-    except (ImportError, AttributeError) as exc:
+        factory = resolve(spec)
+    except TargetSpecError as exc:
         raise UnknownTransform(
-            f"cannot import transform {spec!r} ({type(exc).__name__}: {exc}); known: "
+            f"cannot import transform {spec!r} ({exc}); known: "
             f"{', '.join(KNOWN)}, or module:attr of your own Transform"
         ) from None
-    transform = found() if callable(found) else found
+    transform = factory()
     if not isinstance(transform, Transform):
         raise UnknownTransform(
             f"{spec!r} gave {type(transform).__name__}, not a rnn_conformance.transforms.Transform"

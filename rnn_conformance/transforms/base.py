@@ -66,9 +66,13 @@ class Transform:
         """
         return {}
 
+    def limits(self, *, cell: bool) -> tuple[Gap, ...]:
+        """What this transform lacks by design for a module (or a cell) target."""
+        return self.cell_gaps if cell else self.gaps
+
     def declared(self, *, cell: bool) -> frozenset[str]:
         """The capabilities this transform lacks for a module (or a cell) target."""
-        return frozenset(gap.capability for gap in (self.cell_gaps if cell else self.gaps))
+        return frozenset(gap.capability for gap in self.limits(cell=cell))
 
     def wrap(
         self, module: torch.nn.Module, *, kwargs: Mapping[str, Any], family: Family, cell: bool
