@@ -288,3 +288,14 @@ def test_the_export_time_axis_finding_is_a_known_failure_in_the_findings_file(tm
     assert done.returncode == 0, done.stdout[-3000:]
     outcomes = {name: result["outcome"] for name, result in results.items()}
     assert outcomes["test_one_artefact_serves_every_length_and_batch"] == "xfailed"
+
+
+def test_the_artefact_property_catches_a_transform_that_specialises_the_length(tmp_path):
+    done, results = _run(
+        tmp_path, "--family", "gru", "--transform", "broken_transforms:SpecialisesLength",
+        "--profile", "ci", "--", "-k", "test_one_artefact_serves_every_length_and_batch",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout[-2000:]
+    failed = results["test_one_artefact_serves_every_length_and_batch"]
+    assert failed["outcome"] == "failed"
+    assert re.search(r"output \(\d+, \d+, \d+\) for input", failed["failure"]["message"])
